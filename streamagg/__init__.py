@@ -1,0 +1,57 @@
+"""Fold the server-sent-event stream of an OpenAI-compatible chat completion into one response."""
+
+from ._convert import from_dict, to_dict
+from ._errors import IncompleteStreamError, MalformedChunkError, StreamError, UpstreamError
+from ._fold import DEFAULT_TEXT_KEYS, Aggregator, fold
+from ._models import (
+    ChatCompletionResponse,
+    Choice,
+    ContentDelta,
+    Delta,
+    FinishDelta,
+    FunctionCall,
+    Logprobs,
+    Message,
+    ReasoningDelta,
+    RefusalDelta,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    Usage,
+    UsageDelta,
+)
+from ._replay import replay
+from ._sse import SSEDecoder, parse_sse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_TEXT_KEYS",
+    "Aggregator",
+    "ChatCompletionResponse",
+    "Choice",
+    "ContentDelta",
+    "Delta",
+    "FinishDelta",
+    "FunctionCall",
+    "IncompleteStreamError",
+    "Logprobs",
+    "MalformedChunkError",
+    "Message",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "SSEDecoder",
+    "StreamError",
+    "ToolCall",
+    "ToolCallArgumentsDelta",
+    "ToolCallStart",
+    "UpstreamError",
+    "Usage",
+    "UsageDelta",
+    "__version__",
+    "fold",
+    "from_dict",
+    "parse_sse",
+    "replay",
+    "to_dict",
+]

@@ -1,0 +1,201 @@
+"""The typed results of a fold: the response models and the deltas.
+
+Response models mirror the OpenAI non-streaming ``chat.completion`` object. Every model has
+an ``extensions`` dict that keeps the keys it does not know (provider extensions such as
+``citations``, ``x_groq``, ``content_filter_results`` or usage ``cost``), so that folding never
+drops data.
+
+Deltas are small frozen classes, one per kind of news a chunk can carry, so that callers can
+``match`` on them while a stream is being read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field, frozen
+
+__all__ = [
+    "ChatCompletionResponse",
+    "Choice",
+    "ContentDelta",
+    "Delta",
+    "FinishDelta",
+    "FunctionCall",
+    "Logprobs",
+    "Message",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "ToolCall",
+    "ToolCallArgumentsDelta",
+    "ToolCallStart",
+    "Usage",
+    "UsageDelta",
+]
+
+
+def _extensions() -> dict[str, Any]:
+    return {}
+
+
+@define
+class FunctionCall:
+    """The function of a tool call, or the legacy ``function_call`` of a message."""
+
+    name: str = ""
+    arguments: str = ""
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class ToolCall:
+    """One complete tool call (without the streaming-only ``index``)."""
+
+    id: str = ""
+    type: str = "function"
+    function: FunctionCall = field(factory=FunctionCall)
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Message:
+    """The assistant message of one choice.
+
+    Reasoning text keeps the key it arrived under: ``reasoning_content`` (DeepSeek, vLLM) or
+    ``reasoning`` (OpenRouter, Groq, Ollama; also the ``thinking`` parts of Mistral).
+    """
+
+    role: str = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    function_call: FunctionCall | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Logprobs:
+    """Token log-probabilities of one choice; each token is kept as the dict the server sent."""
+
+    content: list[dict[str, Any]] | None = None
+    refusal: list[dict[str, Any]] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Choice:
+    """One choice of the response (``n > 1`` gives several, sorted by ``index``)."""
+
+    index: int = 0
+    message: Message = field(factory=Message)
+    finish_reason: str | None = None
+    logprobs: Logprobs | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Usage:
+    """Token usage as the server reported it: never summed, never recomputed."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: dict[str, Any] | None = None
+    completion_tokens_details: dict[str, Any] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class ChatCompletionResponse:
+    """The complete response: what a non-streaming call would have returned.
+
+    ``extra`` is the string some RAG servers send (often a JSON text such as
+    ``{"sources": [...]}``); ``extensions`` holds every other top-level key the server sent.
+    """
+
+    id: str = ""
+    created: int = 0
+    model: str | None = None
+    object: str = "chat.completion"
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+    choices: list[Choice] = field(factory=list)
+    usage: Usage | None = None
+    prompt_logprobs: list[Any] | None = None
+    extra: str | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+# Deltas. ``choice`` is the choice index; ``tool`` is the tool call's stream index.
+
+
+@frozen
+class ContentDelta:
+    """Text appended to ``message.content`` of a choice."""
+
+    choice: int
+    text: str
+
+
+@frozen
+class RefusalDelta:
+    """Text appended to ``message.refusal`` of a choice."""
+
+    choice: int
+    text: str
+
+
+@frozen
+class ReasoningDelta:
+    """Reasoning text; ``key`` is the field it extends: ``reasoning_content`` or ``reasoning``."""
+
+    choice: int
+    text: str
+    key: str
+
+
+@frozen
+class ToolCallStart:
+    """A new tool call; ``id`` and ``name`` as known when it started (they may come later)."""
+
+    choice: int
+    tool: int
+    id: str | None
+    name: str | None
+
+
+@frozen
+class ToolCallArgumentsDelta:
+    """A fragment of a tool call's JSON arguments."""
+
+    choice: int
+    tool: int
+    text: str
+
+
+@frozen
+class FinishDelta:
+    """A choice received its finish reason."""
+
+    choice: int
+    reason: str
+
+
+@frozen
+class UsageDelta:
+    """A usage block arrived (it replaces any earlier one: usage is cumulative)."""
+
+    usage: Usage
+
+
+Delta = (
+    ContentDelta
+    | RefusalDelta
+    | ReasoningDelta
+    | ToolCallStart
+    | ToolCallArgumentsDelta
+    | FinishDelta
+    | UsageDelta
+)
