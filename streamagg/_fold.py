@@ -58,6 +58,15 @@ DEFAULT_TEXT_KEYS = frozenset(
 
 _DONE = "[DONE]"
 _USAGE_INT_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+# The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
+_COMMON_TOP = frozenset(
+    {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
+)
+_COMMON_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
+# Keys that only make sense while streaming; they never reach a response.
+_STREAMING_ONLY = frozenset({"index", "obfuscation"})
+_TOOL_KEYS = frozenset({"index", "id", "type", "function"})
+_FUNCTION_KEYS = frozenset({"name", "arguments"})
 
 
 class _Text:
@@ -148,9 +157,13 @@ def _joined(parts: list[str] | None) -> str | None:
 
 
 class _ToolState:
-    __slots__ = ("arguments", "extra", "function_extra", "id", "name", "type")
+    """A tool call (or the legacy ``function_call``, whose ``key`` is None) being folded."""
 
-    def __init__(self) -> None:
+    __slots__ = ("arguments", "choice", "extra", "function_extra", "id", "key", "name", "type")
+
+    def __init__(self, choice: int, key: int | None) -> None:
+        self.choice = choice
+        self.key = key
         self.id = ""
         self.type = ""
         self.name = ""
@@ -373,25 +386,28 @@ class Aggregator:
 
     # -- events ---------------------------------------------------------------------------
 
-    def _feed_data(self, event: str, data: str, out: list[Delta] | None) -> None:
+    def _feed_data(self, event: str, data: str, out: list[Delta] | None) -> bool:
+        """Fold the data of one event; True once the stream has ended."""
         if self._done:
-            return
-        if event == "error":
-            self._raise_event_error(data)
+            return True
+        if event != "message":
+            if event == "error":
+                self._raise_event_error(data)
+            if event:
+                return False  # not a chunk (for example a named ``ping`` event)
         if not data:
-            return  # a keep-alive
-        if event not in ("message", ""):
-            return  # not a chunk (for example a named ``ping`` event)
-        if data[0] == "[" and data.strip() == _DONE:
-            self._done = True
-            return
+            return False  # a keep-alive
         try:
             chunk = json.loads(data)
         except ValueError:
+            if data.strip() == _DONE:
+                self._done = True
+                return True
             raise MalformedChunkError(
                 f"event data is not JSON: {data[:80]!r}", raw=data, partial=self.snapshot()
             ) from None
         self._fold(chunk, out)
+        return False
 
     def _raise_event_error(self, data: str) -> None:
         try:
@@ -423,61 +439,72 @@ class Aggregator:
         return MalformedChunkError(what, raw=raw, partial=self.snapshot())
 
     # -- the fold (the hot path) ----------------------------------------------------------
+    #
+    # Keys every chunk carries are read with direct lookups; the loop over all keys
+    # (``_fold_rare``) runs only for a chunk that has a key outside that common set.
 
     def _fold(self, chunk: Any, out: list[Delta] | None) -> None:
-        if not isinstance(chunk, Mapping):
-            if hasattr(chunk, "model_dump"):
-                # A pydantic chunk, such as the openai SDK's ChatCompletionChunk.
-                chunk = chunk.model_dump(exclude_unset=True)
-            else:
-                raise self._malformed(
-                    f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk
-                )
+        if chunk.__class__ is not dict:
+            chunk = self._as_mapping(chunk)
         try:
-            error = self._fold_top(chunk, out)
+            self._fold_chunk(chunk, out)
         except (AttributeError, TypeError, KeyError) as exc:
             # A container where a value belongs, or the reverse: report it, keep the partial.
             raise self._malformed(f"malformed chunk: {exc}", chunk) from None
-        if error is not None:
-            self._error = error
-            self._errored = True
+        if self._errored:
             raise self._upstream_error()
 
-    def _fold_top(self, chunk: Mapping[str, Any], out: list[Delta] | None) -> Any:
-        error = None
+    def _as_mapping(self, chunk: Any) -> Mapping[str, Any]:
+        if isinstance(chunk, Mapping):
+            return chunk
+        if hasattr(chunk, "model_dump"):
+            # A pydantic chunk, such as the openai SDK's ChatCompletionChunk.
+            dumped: Mapping[str, Any] = chunk.model_dump(exclude_unset=True)
+            return dumped
+        raise self._malformed(f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk)
+
+    def _fold_chunk(self, chunk: Mapping[str, Any], out: list[Delta] | None) -> None:
+        get = chunk.get
+        if not self._id:
+            value = get("id")
+            if value:
+                if value.__class__ is not str:
+                    raise self._malformed("id must be a string", chunk)
+                self._id = value
+        if not self._created:
+            value = get("created")
+            if value:
+                if value.__class__ is not int:
+                    raise self._malformed("created must be an integer", chunk)
+                self._created = value
+        if self._model is None:
+            value = get("model")
+            if value:
+                if value.__class__ is not str:
+                    raise self._malformed("model must be a string", chunk)
+                self._model = value
+        value = get("system_fingerprint")
+        if value:
+            if value.__class__ is not str:
+                raise self._malformed("system_fingerprint must be a string", chunk)
+            self._system_fingerprint = value
+        value = get("usage")
+        if value is not None:
+            self._fold_usage(value, chunk, out)
+        choices = get("choices")
+        if choices:
+            if choices.__class__ is not list:
+                raise self._malformed("choices must be a list", chunk)
+            for choice in choices:
+                self._fold_choice(choice, out)
+        if not _COMMON_TOP.issuperset(chunk):
+            self._fold_rare(chunk)
+
+    def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
         for key, value in chunk.items():
-            if key == "choices":
-                if value:
-                    if value.__class__ is not list:
-                        raise self._malformed("choices must be a list", chunk)
-                    for choice in value:
-                        self._fold_choice(choice, out)
-            elif key == "id":
-                if not self._id and value:
-                    if value.__class__ is not str:
-                        raise self._malformed("id must be a string", chunk)
-                    self._id = value
-            elif key == "created":
-                if not self._created and value:
-                    if value.__class__ is not int:
-                        raise self._malformed("created must be an integer", chunk)
-                    self._created = value
-            elif key == "model":
-                if self._model is None and value:
-                    if value.__class__ is not str:
-                        raise self._malformed("model must be a string", chunk)
-                    self._model = value
-            elif key == "object":
-                pass  # "chat.completion.chunk"; the response is always "chat.completion"
-            elif key == "usage":
-                if value is not None:
-                    self._fold_usage(value, chunk, out)
-            elif key == "system_fingerprint":
-                if value:
-                    if value.__class__ is not str:
-                        raise self._malformed("system_fingerprint must be a string", chunk)
-                    self._system_fingerprint = value
-            elif key == "service_tier":
+            if value is None or key in _COMMON_TOP or key == "obfuscation":
+                continue  # obfuscation: random padding that only hides the length of chunks
+            if key == "service_tier":
                 if value:
                     if value.__class__ is not str:
                         raise self._malformed("service_tier must be a string", chunk)
@@ -489,15 +516,16 @@ class Aggregator:
                 if value and value != "{}":
                     self._extra = value if value.__class__ is str else json.dumps(value)
             elif key == "error":
-                error = value
-            elif key != "obfuscation" and value is not None:
+                # Everything else in this chunk is folded first (OpenRouter sends usage with it).
+                self._error = value
+                self._errored = True
+            else:
                 other = self._other
                 old = other.get(key)
                 if old.__class__ is dict and isinstance(value, Mapping):
                     old.update({k: _own(v) for k, v in value.items() if v is not None})
                 else:
                     other[key] = _own(value)
-        return error
 
     def _fold_usage(self, value: Any, chunk: Any, out: list[Delta] | None) -> None:
         if not isinstance(value, Mapping):
@@ -511,7 +539,8 @@ class Aggregator:
             out.append(UsageDelta(_usage(value)))
 
     def _fold_choice(self, choice: Any, out: list[Delta] | None) -> None:
-        index = choice.get("index")
+        get = choice.get
+        index = get("index")
         if index is None:
             index = 0
         state = self._choices.get(index)
@@ -519,30 +548,32 @@ class Aggregator:
             if index.__class__ is not int:
                 raise self._malformed("a choice index must be an integer", choice)
             state = self._choices[index] = _ChoiceState(index)
-        for key, value in choice.items():
-            if key in {"delta", "message"}:
-                # ``message`` is what a non-streaming body (or a server that ignored
-                # ``stream: true``) sends; it folds like one big delta.
-                if value:
+        value = get("delta")
+        if value:
+            self._fold_delta(state, value, out)
+        value = get("finish_reason")
+        if value:
+            if value.__class__ is not str:
+                raise self._malformed("finish_reason must be a string", choice)
+            state.finish_reason = value
+            if out is not None:
+                out.append(FinishDelta(index, value))
+        value = get("logprobs")
+        if value:
+            self._fold_logprobs(state, value)
+        if not _COMMON_CHOICE.issuperset(choice):
+            for key, value in choice.items():
+                if value is None or key in _COMMON_CHOICE:
+                    continue
+                if key == "message":
+                    # What a non-streaming body (or a server that ignored ``stream: true``)
+                    # sends: it folds like one big delta.
                     self._fold_delta(state, value, out)
-            elif key == "finish_reason":
-                if value:
-                    if value.__class__ is not str:
-                        raise self._malformed("finish_reason must be a string", choice)
-                    state.finish_reason = value
-                    if out is not None:
-                        out.append(FinishDelta(index, value))
-            elif key == "index":
-                pass
-            elif key == "logprobs":
-                if value:
-                    self._fold_logprobs(state, value)
-            elif key == "usage":
-                if value is not None:
+                elif key == "usage":
                     state.usage = value
-            elif value is not None:
-                extra = state.extra
-                extra[key] = _merge(extra.get(key), value, key, self._text_keys)
+                else:
+                    extra = state.extra
+                    extra[key] = _merge(extra.get(key), value, key, self._text_keys)
 
     def _fold_delta(
         self, state: _ChoiceState, delta: Mapping[str, Any], out: list[Delta] | None
@@ -552,7 +583,11 @@ class Aggregator:
                 continue
             if key == "content":
                 if value.__class__ is str:
-                    state.content = _append(state.content, value)
+                    parts = state.content
+                    if parts is None:
+                        state.content = [value]
+                    else:
+                        parts.append(value)
                     if out is not None and value:
                         out.append(ContentDelta(state.index, value))
                 elif value.__class__ is list:
@@ -587,10 +622,10 @@ class Aggregator:
             elif key == "function_call":
                 call = state.function_call
                 if call is None:
-                    call = state.function_call = _ToolState()
-                self._fold_function(call, value, None, None)
-            elif key in {"index", "obfuscation"}:
-                pass  # streaming-only
+                    call = state.function_call = _ToolState(state.index, None)
+                self._fold_function(call, value, out)
+            elif key in _STREAMING_ONLY:
+                pass
             else:
                 extra = state.delta_extra
                 extra[key] = _merge(extra.get(key), value, key, self._text_keys)
@@ -632,65 +667,70 @@ class Aggregator:
         non-empty id or function name starts a new call; anything else continues the most
         recently started call.
         """
-        key = entry.get("index")
-        call_id = entry.get("id")
-        function = entry.get("function")
-        name = function.get("name") if function else None
+        get = entry.get
+        key = get("index")
+        call_id = get("id")
+        function = get("function")
+        kind = get("type")
+        # Any key besides these four (or one of them null) sends the entry through the loop.
+        slow = len(entry) > (
+            (key is not None) + (call_id is not None) + (function is not None) + (kind is not None)
+        )
         tools = state.tools
-        call = None
         if key.__class__ is int:
             call = tools.get(key)
         else:
             call = state.tool_ids.get(call_id) if call_id else None
-            if call is None and not call_id and not name:
+            if call is None and not call_id and not (function and function.get("name")):
                 call = state.last_tool
             if call is None:
                 key = max(tools) + 1 if tools else 0
         if call is None:
-            call = tools[key] = _ToolState()
+            call = tools[key] = _ToolState(state.index, key)
             state.last_tool = call
             if out is not None:
+                name = function.get("name") if function else None
                 out.append(ToolCallStart(state.index, key, call_id or None, name or None))
         if call_id and not call.id:
             if call_id.__class__ is not str:
                 raise self._malformed("a tool call id must be a string", entry)
             call.id = call_id
             state.tool_ids[call_id] = call
-        for k, v in entry.items():
-            if v is None or k in {"index", "id"}:
-                continue
-            if k == "function":
-                self._fold_function(call, v, out, (state.index, key))
-            elif k == "type":
-                if v and not call.type:
-                    call.type = v
-            else:
-                call.extra[k] = _merge(call.extra.get(k), v, k, self._text_keys)
+        if kind and not call.type:
+            if kind.__class__ is not str:
+                raise self._malformed("a tool call type must be a string", entry)
+            call.type = kind
+        if function:
+            self._fold_function(call, function, out)
+        if slow:
+            extra = call.extra
+            for k, v in entry.items():
+                if v is not None and k not in _TOOL_KEYS:
+                    extra[k] = _merge(extra.get(k), v, k, self._text_keys)
 
     def _fold_function(
-        self,
-        call: _ToolState,
-        function: Mapping[str, Any],
-        out: list[Delta] | None,
-        where: tuple[int, Any] | None,
+        self, call: _ToolState, function: Mapping[str, Any], out: list[Delta] | None
     ) -> None:
-        for k, v in function.items():
-            if v is None:
-                continue
-            if k == "arguments":
+        get = function.get
+        arguments = get("arguments")
+        if arguments is not None:
+            if arguments.__class__ is not str:
                 # Some servers send arguments as an object: keep it as JSON text.
-                text = v if v.__class__ is str else json.dumps(v)
-                if text:
-                    call.arguments.append(text)
-                    if out is not None and where is not None:
-                        out.append(ToolCallArgumentsDelta(where[0], where[1], text))
-            elif k == "name":
-                if v and not call.name:
-                    if v.__class__ is not str:
-                        raise self._malformed("a function name must be a string", function)
-                    call.name = v
-            else:
-                call.function_extra[k] = _merge(call.function_extra.get(k), v, k, self._text_keys)
+                arguments = json.dumps(arguments)
+            if arguments:
+                call.arguments.append(arguments)
+                if out is not None and call.key is not None:
+                    out.append(ToolCallArgumentsDelta(call.choice, call.key, arguments))
+        name = get("name")
+        if name and not call.name:
+            if name.__class__ is not str:
+                raise self._malformed("a function name must be a string", function)
+            call.name = name
+        if len(function) > (arguments is not None) + (name is not None):
+            extra = call.function_extra
+            for k, v in function.items():
+                if v is not None and k not in _FUNCTION_KEYS:
+                    extra[k] = _merge(extra.get(k), v, k, self._text_keys)
 
     def _fold_logprobs(self, state: _ChoiceState, logprobs: Mapping[str, Any]) -> None:
         for k, v in logprobs.items():

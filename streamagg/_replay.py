@@ -44,9 +44,8 @@ def replay(source: Source) -> ChatCompletionResponse:
     decoder = SSEDecoder()
     feed = aggregator._feed_data
     for piece in iter_source(source):
-        for event, data, _id, _retry in decoder.feed_raw(piece):
-            feed(event, data, None)
-            if aggregator.done:
+        for event in decoder.feed_raw(piece):
+            if feed(event[0], event[1], None):
                 return aggregator.result()
     decoder.close()
     return aggregator.result()

@@ -107,30 +107,37 @@ class SSEDecoder:
                 # event type buffer to the empty string and return": no event without data.
                 if data:
                     events.append(
-                        (self._event or "message", "\n".join(data), self._last_id, self._retry)
+                        (
+                            self._event or "message",
+                            data[0] if len(data) == 1 else "\n".join(data),
+                            self._last_id,
+                            self._retry,
+                        )
                     )
                     data = self._data = []
                 self._event = ""
-            elif line[0] == "d" and line.startswith("data:"):
-                value = line[5:]
-                data.append(value[1:] if value[:1] == " " else value)
+            elif line.startswith("data: "):
+                data.append(line[6:])  # the usual form, one leading space stripped
             elif line[0] == ":":
                 pass  # a comment
             else:
-                name, colon, value = line.partition(":")
-                if colon and value[:1] == " ":
-                    value = value[1:]
-                if name == "data":
-                    data.append(value)  # "data" with no colon: an empty data line
-                elif name == "event":
-                    self._event = value
-                elif name == "id":
-                    if "\0" not in value:
-                        self._last_id = value
-                elif name == "retry" and value and _ASCII_DIGITS.issuperset(value):
-                    self._retry = int(value)
-                # any other field is ignored
+                self._field(line, data)
         return events
+
+    def _field(self, line: str, data: list[str]) -> None:
+        name, colon, value = line.partition(":")
+        if colon and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            data.append(value)  # also "data" with no colon: an empty data line
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry" and value and _ASCII_DIGITS.issuperset(value):
+            self._retry = int(value)
+        # any other field is ignored
 
 
 def _pieces(source: bytes | Iterable[bytes]) -> Iterable[bytes]:

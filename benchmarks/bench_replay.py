@@ -1,0 +1,106 @@
+"""Microseconds per chunk: ``streamagg.replay`` against the ``json.loads`` floor.
+
+Run: ``python benchmarks/bench_replay.py`` (``--quick`` for fewer repeats).
+
+For each recorded stream the floor is ``json.loads`` of every chunk's data, pre-extracted: the
+least any pure-Python fold must spend. ``replay`` does everything from raw bytes: UTF-8 decoding,
+SSE parsing, ``json.loads`` and the fold, then builds the response. The target is ``replay`` at
+most 2x the floor. ``long-text-20k`` is 20,000 text chunks, to show that the cost of a chunk does
+not grow with the length of the response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import streamagg
+
+STREAMS = Path(__file__).resolve().parent.parent / "tests" / "streams"
+CASES = {
+    "text": "openai-python__plain-content.sse",
+    "tool calls": "openai-python__parallel-tool-calls.sse",
+    "n=3": "openai-python__n3-choices.sse",
+    "logprobs": "openai-python__refusal-logprobs.sse",
+    "reasoning (deepseek)": "vercel-ai__deepseek-reasoner-text.sse",
+}
+
+
+def long_text_stream(chunks: int) -> bytes:
+    """A realistic OpenAI-shaped text stream with ``chunks`` content chunks."""
+    head = (
+        '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1727346168,'
+        '"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_5050236cbd","choices":[{"index":0,'
+    )
+    lines = [f'data: {head}"delta":{{"role":"assistant","content":""}},"logprobs":null,'
+             '"finish_reason":null}]}\n\n']
+    for i in range(chunks):
+        lines.append(
+            f'data: {head}"delta":{{"content":" word{i % 97}"}},"logprobs":null,'
+            '"finish_reason":null}]}\n\n'
+        )
+    lines.append(f'data: {head}"delta":{{}},"logprobs":null,"finish_reason":"stop"}}]}}\n\n')
+    lines.append("data: [DONE]\n\n")
+    return "".join(lines).encode()
+
+
+def payloads(raw: bytes) -> list[str]:
+    return [
+        e.data for e in streamagg.parse_sse(raw) if e.data and e.data != "[DONE]"
+    ]
+
+
+def best_of(fn: Callable[[], object], repeat: int, number: int) -> float:
+    """Best wall time of one call, in seconds (the minimum is the least noisy estimate)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def measure(raw: bytes, repeat: int) -> tuple[int, float, float]:
+    datas = payloads(raw)
+    loads = json.loads
+    number = max(1, 20_000 // len(datas))
+
+    def floor() -> None:
+        for d in datas:
+            loads(d)
+
+    def run() -> None:
+        streamagg.replay(raw)
+
+    t_floor = best_of(floor, repeat, number)
+    t_replay = best_of(run, repeat, number)
+    n = len(datas)
+    return n, t_floor / n * 1e6, t_replay / n * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 7
+    cases = {name: (STREAMS / file).read_bytes() for name, file in CASES.items()}
+    cases["long-text-20k"] = long_text_stream(20_000)
+    print(f"python {sys.version.split()[0]}, best of {repeat}")
+    print(f"{'stream':<22}{'chunks':>7}{'json.loads':>12}{'replay':>10}{'ratio':>8}")
+    print(f"{'':<22}{'':>7}{'us/chunk':>12}{'us/chunk':>10}{'':>8}")
+    ratios = []
+    for name, raw in cases.items():
+        n, floor, rep = measure(raw, repeat)
+        ratios.append(rep / floor)
+        print(f"{name:<22}{n:>7}{floor:>12.2f}{rep:>10.2f}{rep / floor:>7.2f}x")
+    print(f"worst ratio {max(ratios):.2f}x (target: at most 2.00x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
