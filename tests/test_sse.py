@@ -1,0 +1,206 @@
+"""The event-stream parser against the WHATWG rules, fed whole and split at every byte."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from httpx_sse import ServerSentEvent
+
+from streamagg import SSEDecoder, parse_sse
+
+
+def events(raw: bytes) -> list[tuple[str, str, str, int | None]]:
+    return [(e.event, e.data, e.id, e.retry) for e in parse_sse(raw)]
+
+
+def split_everywhere(raw: bytes) -> None:
+    """Every split of ``raw`` into two reads, and byte-at-a-time, gives the same events."""
+    whole = events(raw)
+    for cut in range(len(raw) + 1):
+        pieces = [raw[:cut], raw[cut:]]
+        got = [(e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)]
+        assert got == whole, cut
+    one_by_one = [raw[i : i + 1] for i in range(len(raw))]
+    assert [(e.event, e.data, e.id, e.retry) for e in parse_sse(one_by_one)] == whole
+
+
+def test_whatwg_example_stock_ticker() -> None:
+    """The spec's first example: multi-line data joins with LF, ids carry over."""
+    raw = b"data: YHOO\ndata: +2\ndata: 10\n\n"
+    assert events(raw) == [("message", "YHOO\n+2\n10", "", None)]
+
+
+def test_whatwg_example_comment_and_ids() -> None:
+    """The spec's second example: a comment, ids, and an id reset by an empty ``id``."""
+    raw = (
+        b": test stream\n\n"
+        b"data: first event\nid: 1\n\n"
+        b"data:second event\nid\n\n"
+        b"data:  third event\n\n"
+    )
+    assert events(raw) == [
+        ("message", "first event", "1", None),
+        ("message", "second event", "", None),
+        ("message", " third event", "", None),
+    ]
+
+
+def test_whatwg_example_empty_data_lines() -> None:
+    """The spec's third example: ``data`` with no colon is an empty line of data."""
+    raw = b"data\n\ndata\ndata\n\ndata:\n"
+    assert events(raw) == [("message", "", "", None), ("message", "\n", "", None)]
+
+
+def test_whatwg_example_space_after_colon() -> None:
+    """The spec's fourth example: one leading space is stripped, only one."""
+    raw = b"data:test\n\ndata: test\n\n"
+    assert events(raw) == [("message", "test", "", None), ("message", "test", "", None)]
+    assert events(b"data:  two\n\n") == [("message", " two", "", None)]
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"])
+def test_line_endings_cr_lf_crlf(eol: bytes) -> None:
+    """CR, LF and CRLF each end a line, even when a CRLF is split across two reads."""
+    raw = b"event: a" + eol + b"data: 1" + eol + eol + b"data: 2" + eol + eol
+    assert events(raw) == [("a", "1", "", None), ("message", "2", "", None)]
+    split_everywhere(raw)
+
+
+def test_mixed_line_endings() -> None:
+    """Line endings may be mixed within one stream."""
+    raw = b"data: a\r\ndata: b\rdata: c\n\r\n"
+    assert events(raw) == [("message", "a\nb\nc", "", None)]
+    split_everywhere(raw)
+
+
+def test_crlf_split_is_not_a_blank_line() -> None:
+    """A CR at the end of one read and an LF at the start of the next are one line end."""
+    got = list(parse_sse([b"data: a\r", b"\ndata: b\r", b"\n\r", b"\n"]))
+    assert [e.data for e in got] == ["a\nb"]
+
+
+def test_bom_stripped_once() -> None:
+    """One leading U+FEFF is ignored; a second one is part of the first field name."""
+    assert events(b"\xef\xbb\xbfdata: x\n\n") == [("message", "x", "", None)]
+    assert events(b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\n") == []
+    split_everywhere(b"\xef\xbb\xbfdata: x\n\n")
+
+
+def test_bom_only_at_stream_start() -> None:
+    """A U+FEFF later in the stream is data, not a BOM."""
+    assert events(b"data: \xef\xbb\xbfx\n\n") == [("message", "\ufeffx", "", None)]
+
+
+def test_always_utf8_invalid_bytes_replaced() -> None:
+    """Streams are always UTF-8; invalid bytes become U+FFFD instead of failing."""
+    assert events("data: héllo €\n\n".encode()) == [("message", "héllo €", "", None)]
+    assert events(b"data: a\xffb\n\n") == [("message", "a\ufffdb", "", None)]
+    split_everywhere("data: 日本語 ✓\n\n".encode())
+
+
+def test_comments_ignored() -> None:
+    """Lines starting with a colon are comments (OpenRouter sends them as keep-alives)."""
+    raw = b": OPENROUTER PROCESSING\n\n:\ndata: x\n: inside\n\n"
+    assert events(raw) == [("message", "x", "", None)]
+
+
+def test_field_without_colon() -> None:
+    """A line with no colon is a field name with an empty value."""
+    assert events(b"event\ndata\n\n") == [("message", "", "", None)]
+
+
+def test_unknown_fields_ignored() -> None:
+    """Unknown field names are ignored."""
+    assert events(b"foo: bar\ndata: x\nData: y\n\n") == [("message", "x", "", None)]
+
+
+def test_no_dispatch_when_data_empty() -> None:
+    """A block with only ``event``/``id``/``retry`` dispatches nothing (httpx-sse 0.4.3 does)."""
+    raw = b"event: ping\nid: 7\nretry: 100\n\ndata: x\n\n"
+    assert events(raw) == [("message", "x", "7", 100)]
+
+
+def test_event_type_reset_after_block() -> None:
+    """The event type buffer is cleared by a blank line even when nothing was dispatched."""
+    assert events(b"event: a\n\ndata: x\n\n") == [("message", "x", "", None)]
+
+
+def test_id_with_nul_ignored() -> None:
+    """An ``id`` containing NUL does not change the last event id."""
+    raw = b"id: 1\ndata: a\n\nid: 2\x003\ndata: b\n\n"
+    assert events(raw) == [("message", "a", "1", None), ("message", "b", "1", None)]
+
+
+def test_id_is_stream_state() -> None:
+    """The last event id persists across events, including one set in a block without data."""
+    raw = b"id: 5\n\ndata: a\n\ndata: b\nid: 6\n\ndata: c\n\n"
+    assert [e.id for e in parse_sse(raw)] == ["5", "6", "6"]
+
+
+def test_retry_only_ascii_digits() -> None:
+    """``retry`` is set only by a value of ASCII digits; the rest are ignored."""
+    for bad in (b"", b"1.5", b"-1", b"+1", b"  1", b"1 ", b"1_0", "\u0661".encode(), b"1a"):
+        raw = b"retry: 5\n\nretry:" + bad + b"\ndata: x\n\n"
+        assert [e.retry for e in parse_sse(raw)] == [5], bad
+
+
+def test_retry_is_stream_state() -> None:
+    """The reconnection time stays in force for later events (httpx-sse 0.4.3 forgets it)."""
+    raw = b"retry: 3000\n\ndata: a\n\ndata: b\n\nretry: 10\ndata: c\n\n"
+    assert [e.retry for e in parse_sse(raw)] == [3000, 3000, 10]
+    decoder = SSEDecoder()
+    decoder.feed(raw)
+    assert decoder.retry == 10
+
+
+def test_unfinished_event_at_eof_discarded() -> None:
+    """An event without its blank line when the input ends is not dispatched."""
+    assert events(b"data: a\n\ndata: b\n") == [("message", "a", "", None)]
+    assert events(b"data: a\n\ndata: b") == [("message", "a", "", None)]
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: x\n") == []
+    assert decoder.close() == []
+
+
+def test_decoder_feed_returns_server_sent_events() -> None:
+    """The sans-IO decoder returns httpx-sse events as soon as their blank line arrives."""
+    decoder = SSEDecoder()
+    assert decoder.feed(b"id: 1\nevent: e\ndata: {") == []
+    (event,) = decoder.feed(b"}\n\n")
+    assert isinstance(event, ServerSentEvent)
+    assert (event.event, event.data, event.id, event.retry) == ("e", "{}", "1", None)
+    assert decoder.last_event_id == "1"
+
+
+def test_long_line_in_many_pieces() -> None:
+    """A long line fed in small pieces is reassembled."""
+    payload = b"x" * 100_000
+    raw = b"data: " + payload + b"\n\n"
+    pieces = [raw[i : i + 7] for i in range(0, len(raw), 7)]
+    (event,) = parse_sse(pieces)
+    assert event.data == payload.decode()
+
+
+def test_source_types() -> None:
+    """``parse_sse`` takes bytes, bytearray, memoryview or an iterable of pieces."""
+    raw = b"data: x\n\n"
+    for source in (raw, bytearray(raw), memoryview(raw), iter([raw[:3], raw[3:]])):
+        assert [e.data for e in parse_sse(source)] == ["x"]
+
+
+_field_lines = st.sampled_from(
+    [b"data: a", b"data:b", b"data", b"event: e", b"id: 1", b"id", b"retry: 9", b": c", b""]
+)
+_eols = st.sampled_from([b"\n", b"\r", b"\r\n"])
+
+
+@given(st.lists(st.tuples(_field_lines, _eols), max_size=12), st.data())
+def test_any_split_gives_same_events(lines: list[tuple[bytes, bytes]], data: st.DataObject) -> None:
+    """Property: any stream, split at any offsets, parses to the same events as when whole."""
+    raw = b"".join(line + eol for line, eol in lines)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+    assert [
+        (e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)
+    ] == events(raw)
