@@ -36,22 +36,22 @@ def long_text_stream(chunks: int) -> bytes:
         '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1727346168,'
         '"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_5050236cbd","choices":[{"index":0,'
     )
-    lines = [f'data: {head}"delta":{{"role":"assistant","content":""}},"logprobs":null,'
-             '"finish_reason":null}]}\n\n']
-    for i in range(chunks):
-        lines.append(
-            f'data: {head}"delta":{{"content":" word{i % 97}"}},"logprobs":null,'
-            '"finish_reason":null}]}\n\n'
-        )
+    lines = [
+        f'data: {head}"delta":{{"role":"assistant","content":""}},"logprobs":null,'
+        '"finish_reason":null}]}\n\n'
+    ]
+    lines.extend(
+        f'data: {head}"delta":{{"content":" word{i % 97}"}},"logprobs":null,'
+        '"finish_reason":null}]}\n\n'
+        for i in range(chunks)
+    )
     lines.append(f'data: {head}"delta":{{}},"logprobs":null,"finish_reason":"stop"}}]}}\n\n')
     lines.append("data: [DONE]\n\n")
     return "".join(lines).encode()
 
 
 def payloads(raw: bytes) -> list[str]:
-    return [
-        e.data for e in streamagg.parse_sse(raw) if e.data and e.data != "[DONE]"
-    ]
+    return [e.data for e in streamagg.parse_sse(raw) if e.data and e.data != "[DONE]"]
 
 
 def best_of(fn: Callable[[], object], repeat: int, number: int) -> float:

@@ -111,10 +111,8 @@ def _merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
 
     Lists of dicts that all carry an integer ``index`` merge entry by entry (OpenRouter's
     ``reasoning_details``), other lists extend, dicts merge recursively, strings under a text-like
-    key concatenate, and any other value replaces the old one unless it is null.
+    key concatenate, and any other value replaces the old one. Callers never pass a null ``new``.
     """
-    if new is None:
-        return old
     if old is None:
         return _own(new)
     if new.__class__ is str:

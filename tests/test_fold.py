@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from httpx_sse import ServerSentEvent
 from hypothesis import given
 from hypothesis import strategies as st
-from httpx_sse import ServerSentEvent
 
 from streamagg import (
     Aggregator,
@@ -234,7 +234,9 @@ def test_content_none_until_a_string_arrives() -> None:
 @pytest.mark.parametrize("key", ["content", "refusal", "reasoning_content", "reasoning"])
 def test_text_fields_concatenated(key: str) -> None:
     """Content, refusal and both reasoning keys concatenate, each under its own key."""
-    m = message(chunk(delta(**{key: "a"})), chunk(delta(**{key: None})), chunk(delta(**{key: "b"})))
+    m = message(
+        chunk(delta(**{key: "a"})), chunk(delta(**{key: None})), chunk(delta(**{key: "b"}))
+    )
     assert getattr(m, key) == "ab"
     for other in {"content", "refusal", "reasoning_content", "reasoning"} - {key}:
         assert getattr(m, other) is None
@@ -376,7 +378,9 @@ def test_tool_call_fragments_without_arguments() -> None:
 
 def test_tool_call_arguments_object_kept_as_json_text() -> None:
     """Arguments sent as an object (not a string) are kept as its JSON text."""
-    (t,) = message(chunk(tc(index=0, id="a", function={"name": "f", "arguments": {"x": 1}}))).tool_calls
+    (t,) = message(
+        chunk(tc(index=0, id="a", function={"name": "f", "arguments": {"x": 1}}))
+    ).tool_calls
     assert json.loads(t.function.arguments) == {"x": 1}
 
 
@@ -484,8 +488,9 @@ def test_other_keys_text_like_keys_concatenate() -> None:
     m = message(
         chunk(delta(thinking="a", audio={"text": "x", "id": "1"})),
         chunk(delta(thinking="b", audio={"text": "y", "id": "1"})),
+        chunk(delta(thinking="c", audio={"text": "z", "id": "1"})),
     )
-    assert m.extensions == {"thinking": "ab", "audio": {"text": "xy", "id": "1"}}
+    assert m.extensions == {"thinking": "abc", "audio": {"text": "xyz", "id": "1"}}
 
 
 def test_text_keys_are_configurable() -> None:
@@ -493,7 +498,9 @@ def test_text_keys_are_configurable() -> None:
     agg = Aggregator(text_keys={"transcript"})
     agg.feed(chunk(delta(audio={"transcript": "a", "text": "x"}, finish="stop")))
     agg.feed(chunk(delta(audio={"transcript": "b", "text": "y"})))
-    assert agg.result().choices[0].message.extensions == {"audio": {"transcript": "ab", "text": "y"}}
+    assert agg.result().choices[0].message.extensions == {
+        "audio": {"transcript": "ab", "text": "y"}
+    }
 
 
 def test_other_choice_keys_kept() -> None:
@@ -781,7 +788,7 @@ _text = st.text(max_size=20)
 
 def _splits(s: str, cuts: list[int]) -> list[str]:
     points = sorted({min(c, len(s)) for c in cuts})
-    return [s[a:b] for a, b in zip([0, *points], [*points, len(s)])]
+    return [s[a:b] for a, b in zip([0, *points], [*points, len(s)], strict=True)]
 
 
 @given(_text, st.lists(st.integers(0, 20), max_size=8))
@@ -795,9 +802,7 @@ def test_property_content_split_anywhere_concatenates(text: str, cuts: list[int]
     st.lists(st.tuples(st.integers(0, 3), _text), min_size=1, max_size=20),
     st.randoms(use_true_random=False),
 )
-def test_property_choices_interleaved_any_order(
-    pieces: list[tuple[int, str]], rnd: Any
-) -> None:
+def test_property_choices_interleaved_any_order(pieces: list[tuple[int, str]], rnd: Any) -> None:
     """Choices folded in any interleaving give each choice its own text, in order."""
     expected: dict[int, str] = {}
     for i, t in pieces:
@@ -873,3 +878,50 @@ def test_property_indexed_entries_merge_text_concatenates_rest_last_wins(
     texts = [e["text"] for e in entries if e.get("text") is not None]
     if texts and all(isinstance(t, str) for t in texts):
         assert merged["text"] == "".join(texts)
+
+
+def test_fold_accepts_any_mapping() -> None:
+    """Chunks and their parts may be any ``Mapping``, not only dicts."""
+    from types import MappingProxyType as Frozen
+
+    d = Frozen({"content": "a", "audio": Frozen({"id": "x"})})
+    c = Frozen({"choices": [Frozen({"index": 0, "delta": d, "finish_reason": "stop"})]})
+    m = fold([c]).choices[0].message
+    assert (m.content, m.extensions) == ("a", {"audio": {"id": "x"}})
+
+
+def test_feed_event_with_empty_event_name() -> None:
+    """An event object whose ``event`` is "" counts as a message event."""
+
+    class Event:
+        event = ""
+        data = json.dumps(chunk(delta(content="x")))
+
+    assert Aggregator().feed_event(Event()) == [ContentDelta(0, "x")]
+
+
+def test_not_complete_after_an_error() -> None:
+    """After an upstream error the aggregator is not complete, even with finished choices."""
+    agg = Aggregator()
+    agg.feed(chunk(delta(content="a", finish="stop")))
+    with pytest.raises(UpstreamError):
+        agg.feed({"error": {"message": "late"}})
+    assert not agg.complete
+
+
+def test_empty_and_null_values_change_nothing() -> None:
+    """Empty or null values (prompt logprobs, a tool call with no function, null logprobs
+    keys) leave the state as it was."""
+    c = delta(tool_calls=[{"index": 0, "id": "a"}])
+    c["logprobs"] = {"content": None, "top": None}
+    r = done(chunk(c, prompt_logprobs=[])).result()
+    assert r.prompt_logprobs is None
+    assert r.choices[0].logprobs is None
+    (t,) = r.choices[0].message.tool_calls or []
+    assert (t.id, t.function.name, t.function.arguments) == ("a", "", "")
+
+
+def test_other_keys_type_change_replaces() -> None:
+    """When an extension value changes type, the new value replaces the old one."""
+    m = message(chunk(delta(text=1)), chunk(delta(text="a")), chunk(delta(text=[1])))
+    assert m.extensions == {"text": [1]}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from httpx_sse import ServerSentEvent
 from hypothesis import given
 from hypothesis import strategies as st
-from httpx_sse import ServerSentEvent
 
 from streamagg import SSEDecoder, parse_sse
 
@@ -196,11 +196,11 @@ _eols = st.sampled_from([b"\n", b"\r", b"\r\n"])
 
 
 @given(st.lists(st.tuples(_field_lines, _eols), max_size=12), st.data())
-def test_any_split_gives_same_events(lines: list[tuple[bytes, bytes]], data: st.DataObject) -> None:
+def test_any_split_gives_same_events(
+    lines: list[tuple[bytes, bytes]], data: st.DataObject
+) -> None:
     """Property: any stream, split at any offsets, parses to the same events as when whole."""
     raw = b"".join(line + eol for line, eol in lines)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
-    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
-    assert [
-        (e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)
-    ] == events(raw)
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+    assert [(e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)] == events(raw)
