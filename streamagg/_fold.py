@@ -58,6 +58,7 @@ DEFAULT_TEXT_KEYS = frozenset(
 
 _DONE = "[DONE]"
 _USAGE_INT_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_USAGE_DETAIL_KEYS = ("prompt_tokens_details", "completion_tokens_details")
 # The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
 _COMMON_TOP = frozenset(
     {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
@@ -148,6 +149,13 @@ def _append(parts: list[str] | None, text: str) -> list[str]:
         return [text]
     parts.append(text)
     return parts
+
+
+def _extend(items: list[Any] | None, more: list[Any]) -> list[Any]:
+    if items is None:
+        return list(more)
+    items.extend(more)
+    return items
 
 
 def _joined(parts: list[str] | None) -> str | None:
@@ -509,6 +517,8 @@ class Aggregator:
                     self._service_tier = value
             elif key == "prompt_logprobs":
                 if value:
+                    if value.__class__ is not list:
+                        raise self._malformed("prompt_logprobs must be a list", chunk)
                     self._prompt_logprobs = value
             elif key == "extra":
                 if value and value != "{}":
@@ -532,6 +542,10 @@ class Aggregator:
             n = value.get(name)
             if n is not None and n.__class__ is not int:
                 raise self._malformed(f"usage.{name} must be an integer", chunk)
+        for name in _USAGE_DETAIL_KEYS:
+            d = value.get(name)
+            if d is not None and not isinstance(d, Mapping):
+                raise self._malformed(f"usage.{name} must be an object", chunk)
         self._usage = value
         if out is not None:
             out.append(UsageDelta(_usage(value)))
@@ -732,22 +746,25 @@ class Aggregator:
 
     def _fold_logprobs(self, state: _ChoiceState, logprobs: Mapping[str, Any]) -> None:
         for k, v in logprobs.items():
-            if k == "content":
-                if v is not None:
-                    if state.lp_content is None:
-                        state.lp_content = []
-                    state.lp_content.extend(v)
-            elif k == "refusal":
-                if v is not None:
-                    if state.lp_refusal is None:
-                        state.lp_refusal = []
-                    state.lp_refusal.extend(v)
-            elif v is not None:
+            if v is None:
+                continue
+            if k in {"content", "refusal"}:
+                if v.__class__ is not list:
+                    raise self._malformed(f"logprobs.{k} must be a list", logprobs)
+                if k == "content":
+                    state.lp_content = _extend(state.lp_content, v)
+                else:
+                    state.lp_refusal = _extend(state.lp_refusal, v)
+            else:
                 state.lp_extra[k] = _merge(state.lp_extra.get(k), v, k, self._text_keys)
 
 
 def fold(chunks: Iterable[Any]) -> ChatCompletionResponse:
-    """Fold chunk dicts (or pydantic chunks with ``model_dump()``) into the final response."""
+    """Fold chunk dicts (or pydantic chunks with ``model_dump()``) into the final response.
+
+    Without a ``[DONE]`` marker the chunks are complete when every choice has a finish reason;
+    otherwise ``IncompleteStreamError`` is raised with the partial response.
+    """
     aggregator = Aggregator()
     for chunk in chunks:
         aggregator._fold(chunk, None)
