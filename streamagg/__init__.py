@@ -3,6 +3,7 @@
 from ._convert import from_dict, to_dict
 from ._errors import IncompleteStreamError, MalformedChunkError, StreamError, UpstreamError
 from ._fold import DEFAULT_TEXT_KEYS, Aggregator, fold
+from ._http import EventSource, aconnect_sse, connect_sse
 from ._models import (
     ChatCompletionResponse,
     Choice,
@@ -32,6 +33,7 @@ __all__ = [
     "Choice",
     "ContentDelta",
     "Delta",
+    "EventSource",
     "FinishDelta",
     "FunctionCall",
     "IncompleteStreamError",
@@ -49,6 +51,8 @@ __all__ = [
     "Usage",
     "UsageDelta",
     "__version__",
+    "aconnect_sse",
+    "connect_sse",
     "fold",
     "from_dict",
     "parse_sse",
