@@ -59,6 +59,7 @@ DEFAULT_TEXT_KEYS = frozenset(
 _DONE = "[DONE]"
 _USAGE_INT_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _USAGE_DETAIL_KEYS = ("prompt_tokens_details", "completion_tokens_details")
+_USAGE_FIELDS = frozenset(_USAGE_INT_KEYS + _USAGE_DETAIL_KEYS)
 # The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
 _COMMON_TOP = frozenset(
     {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
@@ -184,9 +185,9 @@ class _ToolState:
             function=FunctionCall(
                 name=self.name,
                 arguments="".join(self.arguments),
-                extensions=_export(self.function_extra),
+                extensions=_export(self.function_extra) if self.function_extra else {},
             ),
-            extensions=_export(self.extra),
+            extensions=_export(self.extra) if self.extra else {},
         )
 
 
@@ -233,7 +234,7 @@ class _ChoiceState:
         self.usage: Mapping[str, Any] | None = None
 
     def build(self, keep_usage: bool) -> Choice:
-        extensions = _export(self.delta_extra)
+        extensions = _export(self.delta_extra) if self.delta_extra else {}
         if self.parts:
             extensions["content_parts"] = _export(self.parts)
         fc = self.function_call
@@ -244,7 +245,11 @@ class _ChoiceState:
             tool_calls=[self.tools[k].build() for k in sorted(self.tools)] or None,
             function_call=None
             if fc is None
-            else FunctionCall(fc.name, "".join(fc.arguments), _export(fc.function_extra)),
+            else FunctionCall(
+                fc.name,
+                "".join(fc.arguments),
+                _export(fc.function_extra) if fc.function_extra else {},
+            ),
             reasoning_content=_joined(self.reasoning_content),
             reasoning=_joined(self.reasoning),
             extensions=extensions,
@@ -254,9 +259,9 @@ class _ChoiceState:
             logprobs = Logprobs(
                 content=None if self.lp_content is None else list(self.lp_content),
                 refusal=None if self.lp_refusal is None else list(self.lp_refusal),
-                extensions=_export(self.lp_extra),
+                extensions=_export(self.lp_extra) if self.lp_extra else {},
             )
-        choice_extra = _export(self.extra)
+        choice_extra = _export(self.extra) if self.extra else {}
         if keep_usage and self.usage is not None:
             choice_extra["usage"] = _own(self.usage)
         return Choice(
@@ -269,16 +274,15 @@ class _ChoiceState:
 
 
 def _usage(data: Mapping[str, Any]) -> Usage:
-    usage = Usage()
-    extensions = usage.extensions
-    for key, value in data.items():
-        if key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            setattr(usage, key, value)
-        elif key in ("prompt_tokens_details", "completion_tokens_details"):
-            setattr(usage, key, _own(value))
-        else:
-            extensions[key] = _own(value)
-    return usage
+    get = data.get
+    return Usage(
+        prompt_tokens=get("prompt_tokens"),
+        completion_tokens=get("completion_tokens"),
+        total_tokens=get("total_tokens"),
+        prompt_tokens_details=_own(get("prompt_tokens_details")),
+        completion_tokens_details=_own(get("completion_tokens_details")),
+        extensions={k: _own(v) for k, v in data.items() if k not in _USAGE_FIELDS},
+    )
 
 
 class Aggregator:
