@@ -346,6 +346,11 @@ class Aggregator:
         self._feed_data(event.event, event.data, out)
         return out
 
+    def feed_done(self) -> None:
+        """Mark the end of the stream, as ``data: [DONE]`` does (for example after folding a
+        whole non-streaming body). Later chunks and events are ignored by ``feed_event``."""
+        self._done = True
+
     def snapshot(self) -> ChatCompletionResponse:
         """The response folded so far (a new object each call)."""
         choices = self._choices
