@@ -1,4 +1,5 @@
-"""Microseconds per chunk: ``streamagg.replay`` against the ``json.loads`` floor.
+"""Microseconds per chunk: ``streamagg.replay`` against the ``json.loads`` floor, and the
+overhead of ``streamagg.stream`` over ``replay``.
 
 Run: ``python benchmarks/bench_replay.py`` (``--quick`` for fewer repeats).
 
@@ -7,6 +8,10 @@ least any pure-Python fold must spend. ``replay`` does everything from raw bytes
 SSE parsing, ``json.loads`` and the fold, then builds the response. The target is ``replay`` at
 most 2x the floor. ``long-text-20k`` is 20,000 text chunks, to show that the cost of a chunk does
 not grow with the length of the response.
+
+The second table times ``stream()`` (an ``httpx.Client`` over a ``MockTransport`` that sends the
+recording in 512-byte reads), iterating every typed delta and taking ``.response``, against
+``replay()`` of the same bytes: the difference is what the HTTP layer and the deltas cost.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import httpx
 
 import streamagg
 
@@ -83,6 +90,36 @@ def measure(raw: bytes, repeat: int) -> tuple[int, float, float]:
     return n, t_floor / n * 1e6, t_replay / n * 1e6
 
 
+class _Reads(httpx.SyncByteStream):
+    def __init__(self, body: bytes, size: int = 512) -> None:
+        self.body, self.size = body, size
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(0, len(self.body), self.size):
+            yield self.body[i : i + self.size]
+
+
+def measure_stream(raw: bytes, repeat: int) -> tuple[int, float, float]:
+    """(chunks, replay us/chunk, stream us/chunk)."""
+    n = len(payloads(raw))
+    headers = {"content-type": "text/event-stream"}
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, headers=headers, stream=_Reads(raw))
+    )
+    number = max(1, 20_000 // n)
+    with httpx.Client(transport=transport) as client:
+
+        def run_stream() -> None:
+            with streamagg.stream(client, "POST", "http://bench/v1/chat/completions") as s:
+                for _ in s:
+                    pass
+                s.response  # noqa: B018 - the folded response is part of the work
+
+        t_stream = best_of(run_stream, repeat, number)
+    t_replay = best_of(lambda: streamagg.replay(raw), repeat, number)
+    return n, t_replay / n * 1e6, t_stream / n * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -99,6 +136,12 @@ def main() -> int:
         ratios.append(rep / floor)
         print(f"{name:<22}{n:>7}{floor:>12.2f}{rep:>10.2f}{rep / floor:>7.2f}x")
     print(f"worst ratio {max(ratios):.2f}x (target: at most 2.00x)")
+    print()
+    print(f"{'stream':<22}{'chunks':>7}{'replay':>10}{'stream()':>10}{'overhead':>10}")
+    print(f"{'':<22}{'':>7}{'us/chunk':>10}{'us/chunk':>10}{'us/chunk':>10}")
+    for name, raw in cases.items():
+        n, rep, stm = measure_stream(raw, repeat)
+        print(f"{name:<22}{n:>7}{rep:>10.2f}{stm:>10.2f}{stm - rep:>10.2f}")
     return 0
 
 

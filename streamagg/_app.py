@@ -188,14 +188,6 @@ class _StreamBase:
         """The response folded so far."""
         return self._session.aggregator.snapshot()
 
-    def _begin(self) -> httpx.Response:
-        if self._iterated:
-            raise RuntimeError("a stream can be iterated only once")
-        self._iterated = True
-        return self.http_response
-
-    _iterated = False
-
 
 class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
     """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
@@ -212,6 +204,7 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         self._connect = connect_sse(client, method, str(url), **kwargs)
         self._session = _Session(text_keys)
         self._http = None
+        self._deltas: Iterator[Delta] | None = None
 
     def __enter__(self) -> ChatStream:
         source: EventSource = self._connect.__enter__()
@@ -234,9 +227,13 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         self._connect.__exit__(exc_type, exc, tb)
 
     def __iter__(self) -> Iterator[Delta]:
-        """The typed deltas, as they arrive."""
+        """The typed deltas, as they arrive. Iterating again continues where it stopped."""
+        if self._deltas is None:
+            self._deltas = self._read(self.http_response)
+        return self._deltas
+
+    def _read(self, response: httpx.Response) -> Iterator[Delta]:
         session = self._session
-        response = self._begin()
         try:
             for piece in response.iter_bytes():
                 yield from session.feed(piece)
@@ -255,9 +252,8 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
 
     def finish(self) -> ChatCompletionResponse:
         """Read whatever is left of the stream and return the folded response."""
-        if not self._iterated:
-            for _ in self:
-                pass
+        for _ in self:
+            pass
         return self.response
 
 
@@ -276,6 +272,7 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
         self._connect = aconnect_sse(client, method, str(url), **kwargs)
         self._session = _Session(text_keys)
         self._http = None
+        self._deltas: AsyncIterator[Delta] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:
         source: EventSource = await self._connect.__aenter__()
@@ -297,10 +294,14 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
     ) -> None:
         await self._connect.__aexit__(exc_type, exc, tb)
 
-    async def __aiter__(self) -> AsyncIterator[Delta]:
-        """The typed deltas, as they arrive."""
+    def __aiter__(self) -> AsyncIterator[Delta]:
+        """The typed deltas, as they arrive. Iterating again continues where it stopped."""
+        if self._deltas is None:
+            self._deltas = self._read(self.http_response)
+        return self._deltas
+
+    async def _read(self, response: httpx.Response) -> AsyncIterator[Delta]:
         session = self._session
-        response = self._begin()
         try:
             async for piece in response.aiter_bytes():
                 for delta in session.feed(piece):
@@ -320,9 +321,8 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
 
     async def finish(self) -> ChatCompletionResponse:
         """Read whatever is left of the stream and return the folded response."""
-        if not self._iterated:
-            async for _ in self:
-                pass
+        async for _ in self:
+            pass
         return self.response
 
 
@@ -362,10 +362,11 @@ def _chat_request(
     payload: Mapping[str, Any],
     api_key: str | None,
     headers: Mapping[str, str] | None,
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    target = str(url).rstrip("/")
-    if not target.endswith("/chat/completions"):
-        target += "/chat/completions"
+) -> tuple[httpx.URL, dict[str, Any], dict[str, str]]:
+    target = httpx.URL(url)
+    path = target.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        target = target.copy_with(path=path + "/chat/completions")
     body = dict(payload)
     body.setdefault("stream", True)
     body.setdefault("stream_options", {"include_usage": True})

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 from httpx_sse import SSEError
 
 import streamagg
 
+from .conftest import Pieces
+
 BODY = '\ufeffdata: {"a": "héllo"}\n\nid: 1\n\ndata: x\n\n'.encode()
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def transport(body: bytes, content_type: str | None) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.headers["accept"] == "text/event-stream"
         headers = {"content-type": content_type} if content_type else {}
-        return httpx.Response(200, headers=headers, stream=split(body))
+        return httpx.Response(200, headers=headers, stream=Pieces(body))
 
     return httpx.MockTransport(handler)
-
-
-class split(httpx.SyncByteStream, httpx.AsyncByteStream):  # noqa: N801 - reads like a function
-    """A body delivered in 3-byte pieces, so multi-byte characters and lines are cut."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def __iter__(self) -> Iterator[bytes]:
-        for i in range(0, len(self.body), 3):
-            yield self.body[i : i + 3]
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in self:
-            yield piece
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,52 @@
+"""Stream a chat completion in an async app, reacting to each kind of delta.
+
+python examples/app_async.py                             # against a bundled recording
+python examples/app_async.py http://127.0.0.1:8000/v1    # against a server (or the replay one)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import httpx
+
+import streamagg
+from streamagg import ContentDelta, FinishDelta, ToolCallArgumentsDelta, ToolCallStart
+
+RECORDING = (
+    Path(__file__).parent.parent / "tests" / "streams" / "openai-python__parallel-tool-calls.sse"
+)
+
+
+def recorded(request: httpx.Request) -> httpx.Response:
+    """A stand-in for the server: answer with a recorded stream."""
+    headers = {"content-type": "text/event-stream"}
+    return httpx.Response(200, headers=headers, content=RECORDING.read_bytes())
+
+
+async def main(base_url: str | None) -> None:
+    transport = None if base_url else httpx.MockTransport(recorded)
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather and AAPL?"}]}
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        streamagg.achat(client, base_url or "http://mock/v1", payload) as s,
+    ):
+        async for delta in s:
+            match delta:
+                case ContentDelta(text=text):
+                    print(text, end="", flush=True)
+                case ToolCallStart(name=name):
+                    print(f"\n-> {name} ", end="")
+                case ToolCallArgumentsDelta(text=text):
+                    print(text, end="", flush=True)
+                case FinishDelta(reason=reason):
+                    print(f"\n[{reason}]")
+    for call in s.response.choices[0].message.tool_calls or []:
+        print(call.function.name, json.loads(call.function.arguments))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -1,0 +1,36 @@
+"""Stream a chat completion in a sync app: print text as it arrives, keep the full response.
+
+python examples/app_sync.py                              # against a bundled recording
+python examples/app_sync.py http://127.0.0.1:8000/v1     # against a server (or the replay one)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+
+import streamagg
+
+RECORDING = Path(__file__).parent.parent / "tests" / "streams" / "openai-python__plain-content.sse"
+
+
+def recorded(request: httpx.Request) -> httpx.Response:
+    """A stand-in for the server: answer with a recorded stream."""
+    headers = {"content-type": "text/event-stream"}
+    return httpx.Response(200, headers=headers, content=RECORDING.read_bytes())
+
+
+def main(base_url: str | None) -> None:
+    client = httpx.Client(transport=None if base_url else httpx.MockTransport(recorded))
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather in SF?"}]}
+    with client, streamagg.chat(client, base_url or "http://mock/v1", payload) as s:
+        for text in s.text():
+            print(text, end="", flush=True)
+    response = s.response  # the complete ChatCompletionResponse
+    print(f"\n[{response.choices[0].finish_reason}] usage: {response.usage}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

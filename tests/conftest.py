@@ -1,0 +1,122 @@
+"""Shared fixtures: recorded streams and a real HTTP server on loopback that sends them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+STREAMS = Path(__file__).parent / "streams"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Sends ``tests/streams/<name>.sse`` for ``/<name>`` (or ``/<name>/chat/completions``) in
+    chunked pieces.
+
+    Query options: ``piece`` (bytes per write, default 64), ``pause`` (seconds between writes,
+    default 0.001), ``cut`` (stop after this many bytes and drop the connection), ``stall``
+    (after ``cut`` bytes, sleep this long instead of dropping), ``type`` (Content-Type).
+    """
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep test output clean
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        opts = {k: v[0] for k, v in parse_qs(url.query).items()}
+        name = url.path.removesuffix("/chat/completions").strip("/")
+        path = STREAMS / f"{name}.sse"
+        if not path.exists():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        piece = int(opts.get("piece", 64))
+        pause = float(opts.get("pause", 0.001))
+        cut = int(opts.get("cut", len(body)))
+        self.send_response(200)
+        self.send_header("content-type", opts.get("type", "text/event-stream"))
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        try:
+            for start in range(0, cut, piece):
+                data = body[start : min(start + piece, cut)]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+                time.sleep(pause)
+            if cut < len(body):
+                time.sleep(float(opts.get("stall", 0)))
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True  # the client went away: that is allowed
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The base URL of a loopback HTTP server sending recorded streams (free port)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body for ``httpx.MockTransport`` (sync and async) sent in ``size``-byte
+    pieces; after ``fail_after`` bytes it raises ``fault`` (a dropped connection, a timeout)."""
+
+    def __init__(
+        self,
+        body: bytes,
+        size: int = 3,
+        *,
+        fail_after: int | None = None,
+        fault: Exception | None = None,
+    ) -> None:
+        self.body = body
+        self.size = size
+        self.fail_after = fail_after
+        self.fault = fault
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        end = len(self.body) if self.fail_after is None else self.fail_after
+        for i in range(0, end, self.size):
+            yield self.body[i : min(i + self.size, end)]
+        if self.fault is not None:
+            raise self.fault
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self:
+            yield piece
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
