@@ -1,57 +1,187 @@
-"""The ``streamagg`` command: a thin adapter from files and arguments to the library."""
+"""The ``streamagg`` command: a thin adapter from files, sockets and arguments to the library.
+
+Every failure the user can cause (a missing file, bad JSON, a malformed stream, an HTTP error)
+prints one line on stderr and exits non-zero: 1 for a stream or server error, 2 for bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from . import __version__
+import httpx
+
+from . import __version__, _server
+from ._app import chat
 from ._convert import to_dict
 from ._errors import StreamError
+from ._fold import Aggregator
+from ._models import ContentDelta
+from ._recording import paced, timed_segments
 from ._replay import replay
+from ._sse import SSEDecoder
+from .testing import RecordingTransport
 
 __all__ = ["main"]
+
+
+class _UsageError(Exception):
+    """Bad arguments: exit status 2."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamagg",
-        description="Fold OpenAI-compatible chat-completion streams into complete responses.",
+        description="Fold, serve and record OpenAI-compatible chat-completion streams.",
     )
     parser.add_argument("--version", action="version", version=f"streamagg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    replay_cmd = commands.add_parser(
-        "replay", help="fold a recorded .sse file and print the response as JSON"
+
+    p = commands.add_parser("replay", help="fold a recorded stream and print the response JSON")
+    p.add_argument("file", help="a recorded event stream (.sse), or - for stdin")
+    p.add_argument("--text", action="store_true", help="print the content as it is read")
+    p.add_argument("--realtime", action="store_true", help="with --text: at the recorded timing")
+    p.add_argument(
+        "--partial", action="store_true", help="on a stream error, still print what was folded"
     )
-    replay_cmd.add_argument("file", help="a recorded event stream (.sse), or - for stdin")
-    replay_cmd.add_argument(
-        "--partial",
-        action="store_true",
-        help="on a stream error, still print what was folded (and exit 1)",
-    )
+
+    p = commands.add_parser("serve", help="answer /v1/chat/completions with the recordings in DIR")
+    p.add_argument("dir", help="a folder of .sse recordings")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
+    p.add_argument("--no-timing", action="store_true", help="send at once, not at recorded times")
+
+    p = commands.add_parser("record", help="record a live stream to a file, with timing")
+    p.add_argument("url", help="the API base URL or its /chat/completions URL")
+    p.add_argument("--data", required=True, help="the request JSON, or @FILE to read it")
+    p.add_argument("-o", "--output", required=True, help="the recording to write (.sse)")
+    p.add_argument("-H", "--header", action="append", default=[], help="'Name: value' header")
+    p.add_argument("--api-key", help="sent as a Bearer token")
+    p.add_argument("--timeout", type=float, default=600.0, help="read timeout in seconds")
     return parser
 
 
-def _replay(file: str, partial: bool) -> int:
-    source = sys.stdin.buffer if file == "-" else file
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _read_source(file: str) -> bytes:
     try:
-        response = replay(source)
+        return sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        print(f"streamagg: cannot read {file}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise _UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        if args.text:
+            _replay_text(_read_source(args.file), args.realtime)
+        else:
+            # The file is read in pieces, not whole: recordings can be long.
+            _print_json(to_dict(replay(sys.stdin.buffer if args.file == "-" else args.file)))
+    except OSError as exc:
+        raise _UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     except StreamError as exc:
-        print(f"streamagg: {file}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if partial:
-            print(json.dumps(to_dict(exc.partial), indent=2, ensure_ascii=False))
+        print(f"streamagg: {args.file}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if args.partial:
+            _print_json(to_dict(exc.partial))
         return 1
-    print(json.dumps(to_dict(response), indent=2, ensure_ascii=False))
     return 0
+
+
+def _replay_text(data: bytes, realtime: bool) -> None:
+    """Print the content of choice 0 as the stream is read (at its recorded pace)."""
+    aggregator = Aggregator()
+    decoder = SSEDecoder()
+    for wait, piece in paced(timed_segments(data), timing=realtime):
+        if wait:
+            time.sleep(wait)
+        for event in decoder.feed(piece):
+            for delta in aggregator.feed_event(event):
+                if isinstance(delta, ContentDelta) and delta.choice == 0:
+                    print(delta.text, end="", flush=True)
+    print()
+    aggregator.result()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise _UsageError(f"{args.dir} is not a folder")
+    names = sorted(p.stem for p in folder.glob("*.sse"))
+    if not names:
+        raise _UsageError(f"{args.dir} holds no .sse recordings")
+    try:
+        import uvicorn  # noqa: F401, PLC0415 - the optional extra: check early, fail clearly
+    except ImportError:
+        raise _UsageError("serve needs uvicorn: pip install 'streamagg[serve]'") from None
+    try:
+        sock = _server.bind(args.host, args.port)
+    except OSError as exc:
+        raise _UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"streamagg: serving {len(names)} recordings from {folder} "
+        f"at http://{shown}:{port}/v1 (timing {'off' if args.no_timing else 'on'})",
+        flush=True,
+    )
+    _server.serve(_server.ReplayApp(folder, timing=not args.no_timing), sock)
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    text = args.data
+    if text.startswith("@"):
+        text = _read_source(text[1:]).decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise _UsageError(f"--data is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise _UsageError("--data must be a JSON object")
+    headers = {}
+    for header in args.header:
+        name, colon, value = header.partition(":")
+        if not colon or not name.strip():
+            raise _UsageError(f"a header must read 'Name: value', not {header!r}")
+        headers[name.strip()] = value.strip()
+    output = Path(args.output)
+    transport = RecordingTransport(output)
+    timeout = httpx.Timeout(30.0, read=args.timeout)
+    try:
+        with (
+            httpx.Client(transport=transport, timeout=timeout) as client,
+            chat(client, args.url, payload, api_key=args.api_key, headers=headers) as stream,
+        ):
+            response = stream.finish()
+    except StreamError as exc:
+        saved = f" (what arrived is in {output})" if transport.recorded else ""
+        print(f"streamagg: {type(exc).__name__}: {exc}{saved}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"streamagg: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    finish = ", ".join(str(c.finish_reason) for c in response.choices) or "no choices"
+    print(f"streamagg: recorded {output} ({output.stat().st_size} bytes; finish: {finish})")
+    return 0
+
+
+_COMMANDS = {"replay": _replay, "serve": _serve, "record": _record}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    # ``replay`` is the only command so far; argparse rejects anything else.
-    return _replay(args.file, args.partial)
+    try:
+        return _COMMANDS[args.command](args)
+    except _UsageError as exc:
+        print(f"streamagg: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

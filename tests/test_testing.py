@@ -1,0 +1,499 @@
+"""``streamagg.testing``: replay transport, recording transport, synthesize, cassettes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import streamagg
+from streamagg import (
+    ChatCompletionResponse,
+    Choice,
+    FunctionCall,
+    Logprobs,
+    Message,
+    ToolCall,
+    testing,
+)
+from streamagg import Usage as UsageModel
+from streamagg._recording import timed_segments
+from streamagg.testing import (
+    RecordingMissingError,
+    RecordingTransport,
+    ReplayTransport,
+    StreamCassette,
+    record,
+    synthesize,
+    synthesize_chunks,
+)
+
+from .conftest import STREAMS
+
+PLAIN = STREAMS / "openai-python__plain-content.sse"
+TOOLS = STREAMS / "openai-python__parallel-tool-calls.sse"
+PAYLOAD = {"model": "gpt-4o", "messages": []}
+
+
+def fold_sync(transport: httpx.BaseTransport, payload: dict[str, Any] = PAYLOAD) -> Any:
+    with (
+        httpx.Client(transport=transport) as client,
+        streamagg.chat(client, "http://api.test/v1", payload) as s,
+    ):
+        return s.finish()
+
+
+def fold_async(transport: httpx.AsyncBaseTransport, payload: dict[str, Any] = PAYLOAD) -> Any:
+    async def main() -> Any:
+        async with (
+            httpx.AsyncClient(transport=transport) as client,
+            streamagg.achat(client, "http://api.test/v1", payload) as s,
+        ):
+            return await s.finish()
+
+    return anyio.run(main)
+
+
+# -- ReplayTransport -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fold", [fold_sync, fold_async])
+def test_replay_transport_one_recording_for_every_request(fold: Any) -> None:
+    """One recording answers every request, sync and async, and requests are kept."""
+    transport = ReplayTransport(PLAIN)
+    assert fold(transport) == streamagg.replay(PLAIN)
+    assert fold(transport) == streamagg.replay(PLAIN)
+    assert len(transport.requests) == 2
+    assert json.loads(transport.requests[0].content)["stream"] is True
+    assert transport.requests[0].url.path == "/v1/chat/completions"
+
+
+def test_replay_transport_sends_event_by_event() -> None:
+    """The body arrives in pieces, one event each, byte-exact when joined."""
+    with (
+        httpx.Client(transport=ReplayTransport(PLAIN.read_bytes())) as client,
+        client.stream("POST", "http://t/v1/chat/completions") as response,
+    ):
+        pieces = list(response.iter_raw())
+    assert b"".join(pieces) == PLAIN.read_bytes()
+    assert len(pieces) == PLAIN.read_bytes().count(b"\n\n")
+    assert all(p.endswith(b"\n\n") for p in pieces)
+
+
+def test_replay_transport_recordings_in_turn_then_404() -> None:
+    """A list is served in turn; past its end the answer is a 404 error."""
+    transport = ReplayTransport([PLAIN, TOOLS])
+    assert fold_sync(transport) == streamagg.replay(PLAIN)
+    assert fold_sync(transport) == streamagg.replay(TOOLS)
+    with pytest.raises(streamagg.HTTPStatusError, match=r"404.*no recording") as info:
+        fold_sync(transport)
+    assert info.value.error["type"] == "not_found"
+
+
+def test_replay_transport_mapping_by_model_method_path_or_path() -> None:
+    """A mapping is looked up by the body's model, then "METHOD /path", then "/path"."""
+    transport = ReplayTransport(
+        {"m-tools": TOOLS, "POST /v1/chat/completions": PLAIN, "/other": TOOLS}
+    )
+    assert fold_sync(transport, {"model": "m-tools"}) == streamagg.replay(TOOLS)
+    assert fold_sync(transport, {"model": "x"}) == streamagg.replay(PLAIN)
+    with httpx.Client(transport=transport) as client:
+        assert client.get("http://t/other").status_code == 200
+        assert client.post("http://t/nothing", content=b"not json").status_code == 404
+        assert client.post("http://t/nothing", json=[1]).status_code == 404
+
+
+def test_replay_transport_callable_and_missing_files(tmp_path: Path) -> None:
+    """A callable picks the recording; None or a missing file answer 404 saying why."""
+
+    def choose(request: httpx.Request) -> Any:
+        return {"a": PLAIN, "gone": tmp_path / "gone.sse"}.get(request.url.params.get("r", ""))
+
+    with httpx.Client(transport=ReplayTransport(choose)) as client:
+        assert client.post("http://t/?r=a").status_code == 200
+        missing = client.post("http://t/?r=gone")
+        assert missing.status_code == 404
+        assert "No such file" in missing.json()["error"]["message"]
+        assert client.post("http://t/?r=zzz").status_code == 404
+
+
+def test_replay_transport_json_recording_is_a_plain_completion() -> None:
+    """A recording holding one JSON object is served as ``application/json``."""
+    body = json.dumps(streamagg.to_dict(streamagg.replay(TOOLS))).encode()
+    transport = ReplayTransport(body)
+    with httpx.Client(transport=transport) as client:
+        assert client.post("http://t/").headers["content-type"] == "application/json"
+    assert fold_sync(transport) == streamagg.replay(TOOLS)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sleeps the replay transport asks for (sync and async), instead of sleeping."""
+    waits: list[float] = []
+
+    async def fake_async_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(testing.time, "sleep", waits.append)
+    monkeypatch.setattr(testing.asyncio, "sleep", fake_async_sleep)
+    return waits
+
+
+@pytest.mark.parametrize("fold", [fold_sync, fold_async])
+def test_replay_transport_recorded_timing_or_fixed_delay(fold: Any, sleeps: list[float]) -> None:
+    """``timing=True`` waits the recorded gaps; ``delay`` waits between events; default none."""
+    recording = synthesize(streamagg.replay(PLAIN), interval=0.25, chunk_size=50)
+    events = len(timed_segments(recording))
+    fold(ReplayTransport(recording))
+    assert sleeps == []
+    fold(ReplayTransport(recording, timing=True))
+    assert sleeps == [0.25] * events
+    sleeps.clear()
+    fold(ReplayTransport(PLAIN, delay=0.01))
+    assert sleeps == [0.01] * (PLAIN.read_bytes().count(b"\n\n") - 1)
+
+
+# -- RecordingTransport ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("twin", ["sync", "async"])
+def test_recording_replays_identically(twin: str, server: str, tmp_path: Path) -> None:
+    """A recording made from a real server keeps the exact bytes, with increasing event times,
+    and replays to the same response."""
+    original = TOOLS.read_bytes()
+    target = tmp_path / "rec.sse"
+    url = f"{server}/openai-python__parallel-tool-calls?piece=50&pause=0.002"
+    if twin == "sync":
+        with (
+            httpx.Client(transport=record(target)) as client,
+            streamagg.chat(client, url, PAYLOAD) as s,
+        ):
+            live = s.finish()
+    else:
+
+        async def main() -> Any:
+            async with (
+                httpx.AsyncClient(transport=record(target)) as client,
+                streamagg.achat(client, url, PAYLOAD) as s,
+            ):
+                return await s.finish()
+
+        live = anyio.run(main)
+    recording = target.read_bytes()
+    pieces = timed_segments(recording)
+    assert b"".join(p for _, p in pieces) == original
+    times = [t for t, _ in pieces]
+    assert all(t is not None for t in times)
+    assert times == sorted(times)
+    assert len(pieces) == original.count(b"\n\n")
+    assert streamagg.replay(target) == streamagg.replay(original) == live
+
+
+def test_recording_only_streams_and_callable_targets(tmp_path: Path) -> None:
+    """Error answers are not recorded; a callable names each recording."""
+    upstream = ReplayTransport({"ok": PLAIN})
+    transport = RecordingTransport(lambda request, n: tmp_path / f"{n}.sse", upstream)
+    with httpx.Client(transport=transport) as client:
+        assert client.post("http://t/", json={"model": "nope"}).status_code == 404
+        client.post("http://t/", json={"model": "ok"}).read()
+    assert transport.recorded == [tmp_path / "0.sse"]
+    assert timed_segments((tmp_path / "0.sse").read_bytes())[-1][1] == b"data: [DONE]\n\n"
+
+
+def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
+    """Bytes after the last blank line (an unfinished event) are recorded too."""
+    upstream = ReplayTransport(b"data: 1\n\ndata: [DONE]\n")
+    with httpx.Client(transport=RecordingTransport(tmp_path / "r.sse", upstream)) as client:
+        client.post("http://t/").read()
+    assert b"".join(p for _, p in timed_segments((tmp_path / "r.sse").read_bytes())) == (
+        b"data: 1\n\ndata: [DONE]\n"
+    )
+
+
+def test_recording_transport_needs_the_matching_inner_transport(tmp_path: Path) -> None:
+    """A sync inner transport cannot serve an async client, and the reverse."""
+    with (
+        httpx.Client(
+            transport=RecordingTransport(tmp_path / "x", httpx.AsyncHTTPTransport())
+        ) as c,
+        pytest.raises(AssertionError, match="sync"),
+    ):
+        c.get("http://t/")
+
+    async def main() -> None:
+        transport = RecordingTransport(tmp_path / "x", ReplayTransport(PLAIN))
+        async with httpx.AsyncClient(transport=transport) as client:
+            await client.get("http://t/")
+
+    anyio.run(main)  # ReplayTransport is both: fine
+
+
+# -- synthesize ------------------------------------------------------------------------------
+
+_text = st.text(max_size=30)
+_name = st.text(min_size=1, max_size=8)
+_opt_name = st.none() | _name
+_scalar = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=5)
+_value = st.recursive(
+    st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_name, inner, max_size=2),
+    max_leaves=5,
+)
+
+
+def _ext(reserved: set[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """Extension keys as a fold produces them: not a known or streaming-only key, not null."""
+    keys = _name.filter(lambda k: k not in reserved | {"index", "obfuscation", "usage", "error"})
+    return st.dictionaries(keys, _value, max_size=2)
+
+
+_function = st.builds(
+    FunctionCall, name=_text, arguments=_text, extensions=_ext({"name", "arguments"})
+)
+_tools = st.lists(
+    st.builds(
+        ToolCall,
+        id=_text,
+        type=_name,
+        function=_function,
+        extensions=_ext({"id", "type", "function"}),
+    ),
+    min_size=1,
+    max_size=3,
+)
+_message_keys = {
+    "role",
+    "content",
+    "refusal",
+    "tool_calls",
+    "function_call",
+    "reasoning_content",
+    "reasoning",
+    "content_parts",
+    "message",
+    "delta",
+}
+_token = st.fixed_dictionaries({"token": _text, "logprob": st.floats(-20, 0)})
+_logprobs = st.builds(
+    Logprobs,
+    content=st.none() | st.lists(_token, max_size=6),
+    refusal=st.lists(_token, max_size=3),
+    extensions=_ext({"content", "refusal"}),
+) | st.builds(Logprobs, content=st.lists(_token, max_size=6))
+
+
+_details = st.dictionaries(_name, st.integers(0, 9), max_size=2)
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> ChatCompletionResponse:
+    """Any response in the form a fold produces (so ``replay(synthesize(r)) == r`` can hold)."""
+    indices = draw(st.lists(st.integers(0, 6), unique=True, max_size=3))
+    choices = [
+        Choice(
+            index=i,
+            message=Message(
+                role=draw(st.sampled_from(["assistant", "tool", "developer"])),
+                content=draw(st.none() | _text),
+                refusal=draw(st.none() | _text),
+                tool_calls=draw(st.none() | _tools),
+                function_call=draw(st.none() | _function),
+                reasoning_content=draw(st.none() | _text),
+                reasoning=draw(st.none() | _text),
+                extensions=draw(_ext(_message_keys)),
+            ),
+            finish_reason=draw(st.none() | st.sampled_from(["stop", "length", "tool_calls"])),
+            logprobs=draw(st.none() | _logprobs),
+            extensions=draw(_ext({"index", "delta", "message", "finish_reason", "logprobs"})),
+        )
+        for i in sorted(indices)
+    ]
+    count = st.none() | st.integers(0, 10**6)
+    usage = draw(
+        st.none()
+        | st.builds(
+            UsageModel,
+            prompt_tokens=count,
+            completion_tokens=count,
+            total_tokens=count,
+            prompt_tokens_details=st.none()
+            | st.dictionaries(_name, st.integers(0, 9), max_size=2),
+            completion_tokens_details=st.none()
+            | st.dictionaries(_name, st.integers(0, 9), max_size=2),
+            extensions=_ext(
+                {
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "total_tokens",
+                    "prompt_tokens_details",
+                    "completion_tokens_details",
+                }
+            ),
+        )
+    )
+    top = {
+        "id",
+        "object",
+        "created",
+        "model",
+        "system_fingerprint",
+        "service_tier",
+        "choices",
+        "prompt_logprobs",
+        "extra",
+        "x_groq",
+    }
+    return ChatCompletionResponse(
+        id=draw(_text),
+        created=draw(st.integers(0, 2**40)),
+        model=draw(_opt_name),
+        system_fingerprint=draw(_opt_name),
+        service_tier=draw(_opt_name),
+        choices=choices,
+        usage=usage,
+        prompt_logprobs=draw(st.none() | st.lists(_value, min_size=1, max_size=2)),
+        extra=draw(_opt_name.filter(lambda e: e != "{}")),
+        extensions=draw(_ext(top)),
+    )
+
+
+@settings(max_examples=300)
+@given(responses(), st.integers(1, 12))
+def test_property_replay_of_synthesize_is_identity(
+    response: ChatCompletionResponse, chunk_size: int
+) -> None:
+    """``replay(synthesize(r)) == r`` for any response (n>1, tool calls, refusal, reasoning,
+    logprobs, usage, extensions), whatever the chunk size; also chunk by chunk via ``fold``."""
+    assert streamagg.replay(synthesize(response, chunk_size=chunk_size)) == response
+    chunks = synthesize_chunks(response, chunk_size=chunk_size)
+    agg = streamagg.Aggregator()
+    for chunk in chunks:
+        agg.feed(chunk)
+    agg.feed_done()
+    assert agg.result() == response
+
+
+@pytest.mark.parametrize("path", sorted(STREAMS.glob("*.sse")), ids=lambda p: p.stem)
+def test_synthesize_recorded_responses(path: Path) -> None:
+    """Every recorded stream's response survives synthesize -> replay, given as a dict too."""
+    try:
+        response = streamagg.replay(path)
+    except streamagg.StreamError as exc:
+        response = exc.partial
+    again = streamagg.replay(synthesize(streamagg.to_dict(response), chunk_size=3))
+    assert again == response
+
+
+def test_synthesize_is_a_realistic_stream() -> None:
+    """Role first, text in pieces, the finish chunk, a usage-only chunk, then ``[DONE]``."""
+    response = streamagg.replay(PLAIN)
+    chunks = synthesize_chunks(response, chunk_size=10)
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    pieces = [c["choices"][0]["delta"].get("content") for c in chunks[1:-2]]
+    assert all(p is not None and len(p) <= 10 for p in pieces)
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["total_tokens"] == 44
+    raw = synthesize(response)
+    assert raw.endswith(b"data: [DONE]\n\n")
+    assert b"usage" not in synthesize(response, include_usage=False)
+
+
+def test_synthesize_tool_calls_and_interleaved_choices() -> None:
+    """Tool-call arguments stream in pieces after a head with id and name; n>1 interleaves."""
+    r = ChatCompletionResponse(
+        choices=[
+            Choice(0, Message(tool_calls=[ToolCall("c1", function=FunctionCall("f", "{}12"))])),
+            Choice(1, Message(content="abcdef")),
+        ]
+    )
+    chunks = synthesize_chunks(r, chunk_size=2)
+    order = [c["choices"][0]["index"] for c in chunks]
+    assert order[:4] == [0, 1, 0, 1]
+    calls = [
+        c["choices"][0]["delta"]["tool_calls"][0]
+        for c in chunks
+        if "tool_calls" in c["choices"][0]["delta"]
+    ]
+    assert calls[0] == {
+        "index": 0,
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "f", "arguments": "{}"},
+    }
+    assert calls[1] == {"index": 0, "function": {"arguments": "12"}}
+
+
+def test_synthesize_interval_adds_timing() -> None:
+    """``interval`` puts a timing line before each event."""
+    raw = synthesize(
+        ChatCompletionResponse(choices=[Choice(0, Message(content="hi"))]), interval=0.5
+    )
+    times = [t for t, _ in timed_segments(raw)]
+    assert times == [0.5 * n for n in range(1, len(times) + 1)]
+
+
+def test_synthesize_rejects_a_bad_chunk_size() -> None:
+    """The chunk size is at least one character."""
+    with pytest.raises(ValueError, match="chunk_size"):
+        synthesize(ChatCompletionResponse(), chunk_size=0)
+    assert streamagg.replay(synthesize(ChatCompletionResponse())) == ChatCompletionResponse()
+
+
+# -- StreamCassette --------------------------------------------------------------------------
+
+
+def test_cassette_replays_then_fails_clearly_when_missing(tmp_path: Path) -> None:
+    """Existing recordings replay in order; a missing one names the file and the option."""
+    (tmp_path / "t.sse").write_bytes(PLAIN.read_bytes())
+    (tmp_path / "t.1.sse").write_bytes(TOOLS.read_bytes())
+    cassette = StreamCassette(tmp_path, "t")
+    assert fold_sync(cassette) == streamagg.replay(PLAIN)
+    assert fold_sync(cassette) == streamagg.replay(TOOLS)
+    with pytest.raises(RecordingMissingError, match=r"t\.2\.sse.*--streamagg-record=missing"):
+        fold_sync(cassette)
+    assert len(cassette.requests) == 3
+    with pytest.raises(ValueError, match="mode"):
+        StreamCassette(tmp_path, "t", mode="sometimes")
+
+
+@pytest.mark.parametrize("twin", ["sync", "async"])
+def test_cassette_records_missing_then_replays(twin: str, tmp_path: Path) -> None:
+    """Mode "missing" records what is absent from the live service; later runs replay it."""
+    live = ReplayTransport(TOOLS)
+    cassette = StreamCassette(tmp_path, "case", mode="missing", live=live)
+    fold = fold_sync if twin == "sync" else fold_async
+    assert fold(cassette) == streamagg.replay(TOOLS)
+    assert cassette.recorded == [tmp_path / "case.sse"]
+    assert len(live.requests) == 1
+    again = StreamCassette(tmp_path, "case")
+    assert fold(again) == streamagg.replay(TOOLS)
+    assert len(live.requests) == 1  # replayed, the live service was not asked
+
+
+def test_cassette_mode_all_records_again(tmp_path: Path) -> None:
+    """Mode "all" replaces existing recordings."""
+    (tmp_path / "case.sse").write_bytes(PLAIN.read_bytes())
+    cassette = StreamCassette(tmp_path, "case", mode="all", live=ReplayTransport(TOOLS))
+    with cassette.client() as client, streamagg.chat(client, "http://t", PAYLOAD) as s:
+        assert s.finish() == streamagg.replay(TOOLS)
+    assert streamagg.replay(tmp_path / "case.sse") == streamagg.replay(TOOLS)
+
+
+def test_cassette_async_client_helper(tmp_path: Path) -> None:
+    """``async_client()`` gives an AsyncClient on the cassette."""
+    (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
+    cassette = StreamCassette(tmp_path, "a", timing=True)
+
+    async def main() -> Any:
+        async with cassette.async_client() as client, streamagg.achat(client, "http://t", {}) as s:
+            return await s.finish()
+
+    assert anyio.run(main) == streamagg.replay(PLAIN)
