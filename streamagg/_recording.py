@@ -76,10 +76,9 @@ def segments_by_event(data: bytes) -> list[bytes]:
     cuts = boundaries.feed(data)
     pieces = []
     start = 0
-    for end in cuts:
-        if end > start:
-            pieces.append(data[start:end])
-            start = end
+    for end in cuts:  # strictly increasing, all > 0
+        pieces.append(data[start:end])
+        start = end
     if start < len(data):
         pieces.append(data[start:])
     return pieces

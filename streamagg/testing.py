@@ -269,7 +269,8 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._transport is None:
             self._transport = httpx.HTTPTransport()
-        assert isinstance(self._transport, httpx.BaseTransport), "a sync transport is needed"
+        if not isinstance(self._transport, httpx.BaseTransport):
+            raise TypeError("an httpx.Client needs a sync inner transport to record through")
         started = time.perf_counter()
         response = self._transport.handle_request(request)
         self._wrap(request, response, started)
@@ -278,9 +279,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._transport is None:
             self._transport = httpx.AsyncHTTPTransport()
-        assert isinstance(self._transport, httpx.AsyncBaseTransport), (
-            "an async transport is needed"
-        )
+        if not isinstance(self._transport, httpx.AsyncBaseTransport):
+            raise TypeError(
+                "an httpx.AsyncClient needs an async inner transport to record through"
+            )
         started = time.perf_counter()
         response = await self._transport.handle_async_request(request)
         self._wrap(request, response, started)

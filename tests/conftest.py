@@ -15,6 +15,9 @@ import pytest
 
 STREAMS = Path(__file__).parent / "streams"
 
+# The package's own pytest plugin (its entry point is switched off in pyproject.toml, see there).
+pytest_plugins = ["streamagg._pytest_plugin"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -85,10 +85,213 @@ def test_dunder_main_runs_the_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``streamagg/__main__.py`` runs ``main`` and exits with its status."""
-    import runpy
+    import importlib
 
     monkeypatch.setattr(sys, "argv", ["streamagg", "replay", str(PLAIN)])
+    monkeypatch.delitem(sys.modules, "streamagg.__main__", raising=False)
     with pytest.raises(SystemExit) as info:
-        runpy.run_module("streamagg", run_name="__main__")
+        importlib.import_module("streamagg.__main__")
     assert info.value.code == 0
     assert json.loads(capsys.readouterr().out)["object"] == "chat.completion"
+
+
+# -- replay --text ---------------------------------------------------------------------------
+
+
+def test_replay_text_streams_the_content(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--text`` prints the content of choice 0 as it is read."""
+    assert main(["replay", "--text", str(PLAIN)]) == 0
+    assert capsys.readouterr().out.startswith("I'm unable to provide real-time weather")
+
+
+def test_replay_text_realtime_honours_timing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--realtime`` waits the recorded gaps between events."""
+    from streamagg import _cli, replay
+    from streamagg.testing import synthesize
+
+    recording = tmp_path / "timed.sse"
+    recording.write_bytes(synthesize(replay(PLAIN), chunk_size=40, interval=0.2))
+    waits: list[float] = []
+    monkeypatch.setattr(_cli.time, "sleep", waits.append)
+    assert main(["replay", "--text", "--realtime", str(recording)]) == 0
+    assert waits
+    assert all(abs(w - 0.2) < 1e-9 for w in waits)
+    assert "San Francisco" in capsys.readouterr().out
+    assert main(["replay", "--text", str(recording)]) == 0
+    assert len(waits) == len(waits[:])  # no new waits without --realtime
+
+
+def test_replay_text_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--text`` on a failing stream exits 1; on a missing file exits 2; one line each."""
+    assert (
+        main(
+            ["replay", "--text", str(STREAMS / "pydantic-ai__groq-gptoss-event-error-no-done.sse")]
+        )
+        == 1
+    )
+    assert "UpstreamError" in capsys.readouterr().err
+    assert main(["replay", "--text", str(tmp_path / "none.sse")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# -- record ----------------------------------------------------------------------------------
+
+
+def test_record_then_replay_identically(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``streamagg record`` writes the stream with timing; it replays to the same response."""
+    out = tmp_path / "rec.sse"
+    url = f"{server}/openai-python__n3-choices"
+    data = '{"model": "gpt-4o", "messages": [], "n": 3}'
+    assert main(["record", url, "--data", data, "-o", str(out), "-H", "X-Test: 1"]) == 0
+    assert "recorded" in capsys.readouterr().out
+    from streamagg import replay
+    from streamagg._recording import timed_segments
+
+    original = (STREAMS / "openai-python__n3-choices.sse").read_bytes()
+    assert b"".join(p for _, p in timed_segments(out.read_bytes())) == original
+    assert replay(out) == replay(original)
+    payload = tmp_path / "payload.json"
+    payload.write_text(data)
+    assert main(["record", url, "--data", f"@{payload}", "-o", str(out), "--api-key", "k"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{nope"], "--data is not JSON"),
+        (["--data", "[1]"], "must be a JSON object"),
+        (["--data", "{}", "-H", "no colon"], "a header must read"),
+        (["--data", "@/does/not/exist.json"], "cannot read"),
+    ],
+)
+def test_record_usage_errors(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Bad arguments print one line and exit 2."""
+    assert main(["record", "http://127.0.0.1:9/v1", *args, "-o", str(tmp_path / "o.sse")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_record_failures_exit_1(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An HTTP error, a dead address and a stream cut short exit 1 with one line."""
+    out = tmp_path / "o.sse"
+    assert main(["record", f"{server}/missing", "--data", "{}", "-o", str(out)]) == 1
+    assert "HTTPStatusError" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["record", "http://127.0.0.1:9/v1", "--data", "{}", "-o", str(out)]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+    cut = f"{server}/openai-python__plain-content?cut=2000"
+    assert main(["record", cut, "--data", "{}", "-o", str(out)]) == 1
+    assert f"what arrived is in {out}" in capsys.readouterr().err
+    assert out.exists()
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+def test_serve_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A missing or empty folder, a missing uvicorn or a busy port: one line, exit 2."""
+    assert main(["serve", str(tmp_path / "nope")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path)]) == 2
+    assert "no .sse recordings" in capsys.readouterr().err
+    (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "uvicorn", None)
+        assert main(["serve", str(tmp_path)]) == 2
+        assert "pip install 'streamagg[serve]'" in capsys.readouterr().err
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", str(tmp_path), "--port", str(port)]) == 2
+    assert "cannot listen" in capsys.readouterr().err
+
+
+def test_serve_prints_the_url_and_serves(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--port 0`` picks a free port and prints the URL; the app gets the folder and timing."""
+    from streamagg import _server
+
+    (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
+    served: list[tuple[_server.ReplayApp, int]] = []
+
+    def fake_serve(app: _server.ReplayApp, sock: object) -> None:
+        served.append((app, sock.getsockname()[1]))  # type: ignore[attr-defined]
+        sock.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(_server, "serve", fake_serve)
+    assert main(["serve", str(tmp_path), "--port", "0", "--no-timing"]) == 0
+    ((app, port),) = served
+    assert (app.directory, app.timing) == (tmp_path, False)
+    assert f"at http://127.0.0.1:{port}/v1 (timing off)" in capsys.readouterr().out
+
+
+def test_serve_as_a_real_process(tmp_path: Path) -> None:
+    """``python -m streamagg serve DIR --port 0`` serves concurrent clients until stopped."""
+    pytest.importorskip("uvicorn")
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    import streamagg
+
+    for name in ("openai-python__plain-content", "openai-python__n3-choices"):
+        (tmp_path / f"{name}.sse").write_bytes((STREAMS / f"{name}.sse").read_bytes())
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamagg",
+            "serve",
+            str(tmp_path),
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        base = line.split(" at ")[1].split(" ")[0]
+
+        def one(name: str) -> streamagg.ChatCompletionResponse:
+            with httpx.Client() as client, streamagg.chat(client, base, {"model": name}) as s:
+                return s.finish()
+
+        names = ["openai-python__plain-content", "openai-python__n3-choices"] * 3
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(one, names))
+        assert [r.id for r in results] == [
+            streamagg.replay(STREAMS / f"{n}.sse").id for n in names
+        ]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (as while serving) exits with 130, without a traceback."""
+    from streamagg import _cli
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(_cli._COMMANDS, "replay", interrupted)
+    assert main(["replay", "x"]) == 130

@@ -71,10 +71,11 @@ def test_timed_segments_strip_timing_lines() -> None:
 
 
 def test_timed_segments_bytes_before_the_first_timing_line() -> None:
-    """Untimed bytes before the first timing line are kept, with no time."""
-    assert timed_segments(b"data: 1\n\n: t=0.5\ndata: 2\n\n") == [
+    """Untimed bytes before the first timing line are kept, with no time; timing lines with
+    nothing after them are dropped."""
+    assert timed_segments(b"data: 1\n\n: t=0.5\n: t=0.6\ndata: 2\n\n: t=0.7\n") == [
         (None, b"data: 1\n\n"),
-        (0.5, b"data: 2\n\n"),
+        (0.6, b"data: 2\n\n"),
     ]
 
 

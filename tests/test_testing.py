@@ -210,7 +210,9 @@ def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
     """Bytes after the last blank line (an unfinished event) are recorded too."""
     upstream = ReplayTransport(b"data: 1\n\ndata: [DONE]\n")
     with httpx.Client(transport=RecordingTransport(tmp_path / "r.sse", upstream)) as client:
-        client.post("http://t/").read()
+        response = client.post("http://t/")
+        response.close()
+        response.stream.close()  # closing twice writes once
     assert b"".join(p for _, p in timed_segments((tmp_path / "r.sse").read_bytes())) == (
         b"data: 1\n\ndata: [DONE]\n"
     )
@@ -218,20 +220,17 @@ def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
 
 def test_recording_transport_needs_the_matching_inner_transport(tmp_path: Path) -> None:
     """A sync inner transport cannot serve an async client, and the reverse."""
-    with (
-        httpx.Client(
-            transport=RecordingTransport(tmp_path / "x", httpx.AsyncHTTPTransport())
-        ) as c,
-        pytest.raises(AssertionError, match="sync"),
-    ):
+    wrong = RecordingTransport(tmp_path / "x", httpx.AsyncHTTPTransport())
+    with httpx.Client(transport=wrong) as c, pytest.raises(TypeError, match="sync inner"):
         c.get("http://t/")
 
-    async def main() -> None:
-        transport = RecordingTransport(tmp_path / "x", ReplayTransport(PLAIN))
-        async with httpx.AsyncClient(transport=transport) as client:
-            await client.get("http://t/")
+    async def main(inner: Any) -> None:
+        async with httpx.AsyncClient(transport=RecordingTransport(tmp_path / "x", inner)) as c:
+            await c.get("http://t/")
 
-    anyio.run(main)  # ReplayTransport is both: fine
+    anyio.run(main, ReplayTransport(PLAIN))  # ReplayTransport is both: fine
+    with pytest.raises(TypeError, match="async inner"):
+        anyio.run(main, httpx.HTTPTransport())
 
 
 # -- synthesize ------------------------------------------------------------------------------

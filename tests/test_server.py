@@ -1,0 +1,247 @@
+"""``streamagg serve``'s ASGI app on uvicorn, over a real loopback socket."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+
+import streamagg
+from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
+from streamagg.testing import synthesize
+
+from .conftest import STREAMS
+
+pytest.importorskip("uvicorn")
+
+SLOW_FROM = streamagg.replay(STREAMS / "openai-python__plain-content.sse")
+NAMES = [
+    "openai-python__plain-content",
+    "openai-python__parallel-tool-calls",
+    "openai-python__n3-choices",
+]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("recordings")
+    for name in NAMES:
+        shutil.copy(STREAMS / f"{name}.sse", path / f"{name}.sse")
+    slow = attrs.evolve(SLOW_FROM, id="chatcmpl-slow")
+    (path / "slow.sse").write_bytes(synthesize(slow, chunk_size=20, interval=0.05))
+    return path
+
+
+def start(app: ReplayApp) -> tuple[str, object, threading.Thread]:
+    sock = bind("127.0.0.1", 0)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", server, thread
+
+
+@pytest.fixture(scope="module")
+def base(folder: Path) -> Iterator[str]:
+    """A running replay server with recorded timing on (the default)."""
+    url, server, thread = start(ReplayApp(folder))
+    yield url
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)
+
+
+def fold(
+    base: str, name: str | None = None, model: str = "any"
+) -> streamagg.ChatCompletionResponse:
+    headers = {RECORDING_HEADER: name} if name else {}
+    with (
+        httpx.Client() as client,
+        streamagg.chat(client, base, {"model": model, "messages": []}, headers=headers) as s,
+    ):
+        return s.finish()
+
+
+def test_recording_chosen_by_header(base: str) -> None:
+    """The ``X-Streamagg-Recording`` header names the recording."""
+    for name in NAMES:
+        assert fold(base, name) == streamagg.replay(STREAMS / f"{name}.sse")
+    assert fold(base, NAMES[0] + ".sse") == streamagg.replay(STREAMS / f"{NAMES[0]}.sse")
+
+
+def test_recording_chosen_by_model(base: str) -> None:
+    """Without the header, a ``model`` equal to a recording's name picks it."""
+    assert fold(base, model=NAMES[1]) == streamagg.replay(STREAMS / f"{NAMES[1]}.sse")
+
+
+def test_round_robin_otherwise(base: str) -> None:
+    """Without header or matching model, the recordings answer in turn."""
+    ids = {fold(base).id for _ in range(4)}
+    assert len(ids) == 4
+
+
+def test_several_concurrent_clients(base: str) -> None:
+    """Twelve clients at once, on threads and on asyncio, each get their own stream."""
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda n: fold(base, NAMES[n % 3]), range(6)))
+    assert [r.id for r in results] == [
+        streamagg.replay(STREAMS / f"{NAMES[n % 3]}.sse").id for n in range(6)
+    ]
+
+    spans: list[tuple[float, float]] = []
+
+    async def one(client: httpx.AsyncClient) -> streamagg.ChatCompletionResponse:
+        async with streamagg.achat(client, base, {"model": "slow"}) as s:
+            first = None
+            async for _ in s:
+                first = first if first is not None else time.monotonic()
+            assert first is not None
+            spans.append((first, time.monotonic()))
+            return s.response
+
+    async def many() -> list[streamagg.ChatCompletionResponse]:
+        async with httpx.AsyncClient() as client:
+            return await asyncio.gather(*(one(client) for _ in range(6)))
+
+    slow = asyncio.run(many())
+    assert all(r == attrs.evolve(SLOW_FROM, id="chatcmpl-slow") for r in slow)
+    # Served side by side: every stream had started before any of them ended.
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+def test_recorded_timing_is_honoured(base: str) -> None:
+    """Events arrive at their recorded times (0.05 s apart here)."""
+    with (
+        httpx.Client() as client,
+        streamagg.chat(client, base, {"model": "slow"}) as s,
+    ):
+        started = time.monotonic()
+        s.finish()
+    # A lower bound only: the server sleeps at least that long; a busy machine only adds.
+    assert time.monotonic() - started >= 0.3
+
+
+def test_client_disconnect_stops_its_stream_only(base: str) -> None:
+    """A client leaving mid-stream does not disturb the server or other clients."""
+    for _ in range(3):
+        with (
+            httpx.Client() as client,
+            streamagg.chat(client, base, {"model": "slow"}) as s,
+        ):
+            next(iter(s))
+    assert fold(base, NAMES[0]).choices[0].finish_reason == "stop"
+
+
+def test_not_streaming_gives_one_json_completion(base: str) -> None:
+    """``"stream": false`` answers with the folded response as JSON."""
+    with httpx.Client() as client:
+        answer = client.post(f"{base}/chat/completions", json={"model": NAMES[1], "stream": False})
+    assert answer.headers["content-type"] == "application/json"
+    assert streamagg.from_dict(answer.json()) == streamagg.replay(STREAMS / f"{NAMES[1]}.sse")
+
+
+def test_models_and_errors(base: str) -> None:
+    """``/v1/models`` lists recordings; unknown names, bad bodies and routes get JSON errors."""
+    with httpx.Client() as client:
+        models = client.get(f"{base}/models").json()
+        assert sorted(m["id"] for m in models["data"]) == sorted([*NAMES, "slow"])
+        missing = client.post(
+            f"{base}/chat/completions", json={}, headers={RECORDING_HEADER: "nope"}
+        )
+        assert missing.status_code == 404
+        assert "no recording named 'nope'" in missing.json()["error"]["message"]
+        assert client.post(f"{base}/chat/completions", content=b"{").status_code == 400
+        assert client.post(f"{base}/chat/completions", json=[1]).status_code == 400
+        assert client.get(f"{base}/chat/completions").status_code == 405
+        assert client.get(f"{base}/elsewhere").status_code == 404
+
+
+def test_broken_recording_when_not_streaming(tmp_path: Path) -> None:
+    """A recording that does not fold answers 502 when asked for a whole completion; no
+    recordings at all answer 404; timing can be switched off."""
+    (tmp_path / "bad.sse").write_bytes(b"data: {oops\n\n")
+    url, server, thread = start(ReplayApp(tmp_path, timing=False))
+    try:
+        with httpx.Client() as client:
+            answer = client.post(f"{url}/chat/completions", json={"stream": False})
+            assert answer.status_code == 502
+            assert "bad.sse" in answer.json()["error"]["message"]
+            (tmp_path / "bad.sse").unlink()
+            assert client.post(f"{url}/chat/completions", json={}).status_code == 404
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
+
+
+def asgi(
+    app: ReplayApp, scope: dict[str, object], messages: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """Run the ASGI app on scripted messages; return what it sent."""
+    sent: list[dict[str, object]] = []
+    inbox = list(messages)
+
+    async def receive() -> dict[str, object]:
+        return inbox.pop(0) if inbox else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    return sent
+
+
+def test_asgi_edges(folder: Path) -> None:
+    """Websockets are not served, a client gone before its body was read gets nothing, other
+    messages while streaming are ignored, and lifespan events are answered."""
+    app = ReplayApp(folder, timing=False)
+    assert asgi(app, {"type": "websocket"}, []) == []
+    http = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
+    assert asgi(app, http, [{"type": "http.disconnect"}]) == []
+    body = {"type": "http.request", "body": b'{"model": "slow"}'}
+    sent = asgi(app, http, [body, {"type": "http.request", "body": b""}])
+    assert sent[0]["status"] == 200
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    # With waits between events the watcher runs: it skips other messages, sees the
+    # disconnect (the inbox is empty), and the stream stops before its end.
+    paced_app = ReplayApp(folder, timing=False, delay=0.001)
+    sent = asgi(paced_app, http, [body, {"type": "http.request", "body": b""}])
+    assert sent[0]["status"] == 200
+    assert sent[-1].get("more_body") is True
+    life = asgi(
+        app, {"type": "lifespan"}, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    )
+    assert [m["type"] for m in life] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_serve_runs_uvicorn_on_the_socket(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve()`` runs the app on the given socket until the server is told to exit."""
+    from streamagg import _server
+
+    servers: list[object] = []
+    real = _server.make_server
+
+    def keep(app: ReplayApp) -> object:
+        servers.append(real(app))
+        return servers[-1]
+
+    monkeypatch.setattr(_server, "make_server", keep)
+    sock = bind("127.0.0.1", 0)
+    thread = threading.Thread(target=_server.serve, args=(ReplayApp(folder), sock), daemon=True)
+    thread.start()
+    while not servers or not servers[0].started:  # type: ignore[attr-defined]
+        time.sleep(0.01)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    assert fold(base, NAMES[0]).choices[0].finish_reason == "stop"
+    servers[0].should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)
+    assert not thread.is_alive()
