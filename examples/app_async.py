@@ -1,6 +1,6 @@
 """Stream a chat completion in an async app, reacting to each kind of delta.
 
-python examples/app_async.py                             # against a bundled recording
+python examples/app_async.py                             # a bundled recording, replayed
 python examples/app_async.py http://127.0.0.1:8000/v1    # against a server (or the replay one)
 """
 
@@ -15,20 +15,15 @@ import httpx
 
 import streamagg
 from streamagg import ContentDelta, FinishDelta, ToolCallArgumentsDelta, ToolCallStart
+from streamagg.testing import ReplayTransport
 
 RECORDING = (
     Path(__file__).parent.parent / "tests" / "streams" / "openai-python__parallel-tool-calls.sse"
 )
 
 
-def recorded(request: httpx.Request) -> httpx.Response:
-    """A stand-in for the server: answer with a recorded stream."""
-    headers = {"content-type": "text/event-stream"}
-    return httpx.Response(200, headers=headers, content=RECORDING.read_bytes())
-
-
 async def main(base_url: str | None) -> None:
-    transport = None if base_url else httpx.MockTransport(recorded)
+    transport = None if base_url else ReplayTransport(RECORDING)
     payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather and AAPL?"}]}
     async with (
         httpx.AsyncClient(transport=transport) as client,

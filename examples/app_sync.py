@@ -1,6 +1,6 @@
 """Stream a chat completion in a sync app: print text as it arrives, keep the full response.
 
-python examples/app_sync.py                              # against a bundled recording
+python examples/app_sync.py                              # a bundled recording, replayed
 python examples/app_sync.py http://127.0.0.1:8000/v1     # against a server (or the replay one)
 """
 
@@ -12,18 +12,13 @@ from pathlib import Path
 import httpx
 
 import streamagg
+from streamagg.testing import ReplayTransport
 
 RECORDING = Path(__file__).parent.parent / "tests" / "streams" / "openai-python__plain-content.sse"
 
 
-def recorded(request: httpx.Request) -> httpx.Response:
-    """A stand-in for the server: answer with a recorded stream."""
-    headers = {"content-type": "text/event-stream"}
-    return httpx.Response(200, headers=headers, content=RECORDING.read_bytes())
-
-
 def main(base_url: str | None) -> None:
-    client = httpx.Client(transport=None if base_url else httpx.MockTransport(recorded))
+    client = httpx.Client(transport=None if base_url else ReplayTransport(RECORDING))
     payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather in SF?"}]}
     with client, streamagg.chat(client, base_url or "http://mock/v1", payload) as s:
         for text in s.text():
