@@ -156,8 +156,9 @@ def _first_choice_text(delta: Delta) -> str | None:
 class _StreamBase:
     """What both twins share: the session and the read-only views of it."""
 
-    _session: _Session
-    _http: httpx.Response | None
+    def __init__(self, text_keys: Iterable[str]) -> None:
+        self._session = _Session(text_keys)
+        self._http: httpx.Response | None = None
 
     @property
     def http_response(self) -> httpx.Response:
@@ -201,9 +202,8 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         **kwargs: Any,
     ) -> None:
+        super().__init__(text_keys)
         self._connect = connect_sse(client, method, str(url), **kwargs)
-        self._session = _Session(text_keys)
-        self._http = None
         self._deltas: Iterator[Delta] | None = None
 
     def __enter__(self) -> ChatStream:
@@ -269,9 +269,8 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         **kwargs: Any,
     ) -> None:
+        super().__init__(text_keys)
         self._connect = aconnect_sse(client, method, str(url), **kwargs)
-        self._session = _Session(text_keys)
-        self._http = None
         self._deltas: AsyncIterator[Delta] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:

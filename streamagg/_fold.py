@@ -80,25 +80,19 @@ class _Text:
         self.parts = [first, second]
 
 
-def _own(value: Any) -> Any:
-    """A private copy of JSON data that merging may later mutate."""
-    cls = value.__class__
-    if cls is dict:
-        return {k: _own(v) for k, v in value.items()}
-    if cls is list:
-        return [_own(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _own(v) for k, v in value.items()}
-    return value
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
-def _export(value: Any) -> Any:
-    """A copy of merged data for a response: text pieces joined, containers copied."""
+def _copy(value: Any) -> Any:
+    """A private copy of JSON data: containers are copied (merging mutates the ones this module
+    keeps, and a response must not share them), text pieces are joined."""
     cls = value.__class__
-    if cls is dict:
-        return {k: _export(v) for k, v in value.items()}
+    if cls in _ATOMS:
+        return value
+    if cls is dict or isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
     if cls is list:
-        return [_export(v) for v in value]
+        return [_copy(v) for v in value]
     if cls is _Text:
         return "".join(value.parts)
     return value
@@ -116,7 +110,7 @@ def _merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
     key concatenate, and any other value replaces the old one. Callers never pass a null ``new``.
     """
     if old is None:
-        return _own(new)
+        return _copy(new)
     if new.__class__ is str:
         if key in text_keys:
             if old.__class__ is _Text:
@@ -138,11 +132,11 @@ def _merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
                         _merge(mine, entry, key, text_keys)
                         break
                 else:
-                    old.append(_own(entry))
+                    old.append(_copy(entry))
         else:
-            old.extend(_own(new))
+            old.extend(_copy(new))
         return old
-    return _own(new)
+    return _copy(new)
 
 
 def _append(parts: list[str] | None, text: str) -> list[str]:
@@ -185,9 +179,9 @@ class _ToolState:
             function=FunctionCall(
                 name=self.name,
                 arguments="".join(self.arguments),
-                extensions=_export(self.function_extra) if self.function_extra else {},
+                extensions=_copy(self.function_extra) if self.function_extra else {},
             ),
-            extensions=_export(self.extra) if self.extra else {},
+            extensions=_copy(self.extra) if self.extra else {},
         )
 
 
@@ -234,9 +228,9 @@ class _ChoiceState:
         self.usage: Mapping[str, Any] | None = None
 
     def build(self, keep_usage: bool) -> Choice:
-        extensions = _export(self.delta_extra) if self.delta_extra else {}
+        extensions = _copy(self.delta_extra) if self.delta_extra else {}
         if self.parts:
-            extensions["content_parts"] = _export(self.parts)
+            extensions["content_parts"] = _copy(self.parts)
         fc = self.function_call
         message = Message(
             role=self.role or "assistant",
@@ -248,7 +242,7 @@ class _ChoiceState:
             else FunctionCall(
                 fc.name,
                 "".join(fc.arguments),
-                _export(fc.function_extra) if fc.function_extra else {},
+                _copy(fc.function_extra) if fc.function_extra else {},
             ),
             reasoning_content=_joined(self.reasoning_content),
             reasoning=_joined(self.reasoning),
@@ -259,11 +253,11 @@ class _ChoiceState:
             logprobs = Logprobs(
                 content=None if self.lp_content is None else list(self.lp_content),
                 refusal=None if self.lp_refusal is None else list(self.lp_refusal),
-                extensions=_export(self.lp_extra) if self.lp_extra else {},
+                extensions=_copy(self.lp_extra) if self.lp_extra else {},
             )
-        choice_extra = _export(self.extra) if self.extra else {}
+        choice_extra = _copy(self.extra) if self.extra else {}
         if keep_usage and self.usage is not None:
-            choice_extra["usage"] = _own(self.usage)
+            choice_extra["usage"] = _copy(self.usage)
         return Choice(
             index=self.index,
             message=message,
@@ -279,9 +273,9 @@ def _usage(data: Mapping[str, Any]) -> Usage:
         prompt_tokens=get("prompt_tokens"),
         completion_tokens=get("completion_tokens"),
         total_tokens=get("total_tokens"),
-        prompt_tokens_details=_own(get("prompt_tokens_details")),
-        completion_tokens_details=_own(get("completion_tokens_details")),
-        extensions={k: _own(v) for k, v in data.items() if k not in _USAGE_FIELDS},
+        prompt_tokens_details=_copy(get("prompt_tokens_details")),
+        completion_tokens_details=_copy(get("completion_tokens_details")),
+        extensions={k: _copy(v) for k, v in data.items() if k not in _USAGE_FIELDS},
     )
 
 
@@ -374,9 +368,9 @@ class Aggregator:
             service_tier=self._service_tier,
             choices=[choices[i].build(keep_choice_usage) for i in sorted(choices)],
             usage=None if usage_data is None else _usage(usage_data),
-            prompt_logprobs=_own(self._prompt_logprobs),
+            prompt_logprobs=_copy(self._prompt_logprobs),
             extra=self._extra,
-            extensions=_own(self._other),
+            extensions=_copy(self._other),
         )
 
     def result(self) -> ChatCompletionResponse:
@@ -540,9 +534,9 @@ class Aggregator:
                 other = self._other
                 old = other.get(key)
                 if old.__class__ is dict and isinstance(value, Mapping):
-                    old.update({k: _own(v) for k, v in value.items() if v is not None})
+                    old.update({k: _copy(v) for k, v in value.items() if v is not None})
                 else:
-                    other[key] = _own(value)
+                    other[key] = _copy(value)
 
     def _fold_usage(self, value: Any, chunk: Any, out: list[Delta] | None) -> None:
         if not isinstance(value, Mapping):
@@ -677,7 +671,7 @@ class Aggregator:
                     if out is not None and thought:
                         out.append(ReasoningDelta(index, thought, "reasoning"))
             else:
-                state.parts.append(_own(part))
+                state.parts.append(_copy(part))
 
     def _tool_call(self, state: _ChoiceState, entry: Any, out: list[Delta] | None) -> None:
         """Fold one tool-call fragment.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from hypothesis import given
@@ -34,8 +35,10 @@ _json = st.recursive(
 )
 
 
-def _extensions(known: set[str]) -> st.SearchStrategy[dict[str, Any]]:
-    keys = st.text(min_size=1, max_size=8).filter(lambda k: k not in known and k != "index")
+def _extensions(model: type) -> st.SearchStrategy[dict[str, Any]]:
+    """Extension keys for ``model``: anything but its own field names (and ``index``)."""
+    known = {a.name for a in attrs.fields(model)} | {"index"}
+    keys = st.text(min_size=1, max_size=8).filter(lambda k: k not in known)
     return st.dictionaries(keys, _json, max_size=3)
 
 
@@ -44,14 +47,14 @@ _function = st.builds(
     FunctionCall,
     name=st.text(max_size=6),
     arguments=st.text(max_size=12),
-    extensions=_extensions({"name", "arguments"}),
+    extensions=_extensions(FunctionCall),
 )
 _tool = st.builds(
     ToolCall,
     id=st.text(max_size=6),
     type=st.just("function"),
     function=_function,
-    extensions=_extensions({"id", "type", "function"}),
+    extensions=_extensions(ToolCall),
 )
 _token = st.fixed_dictionaries({"token": st.text(max_size=4), "logprob": st.floats(-10, 0)})
 _message = st.builds(
@@ -63,17 +66,7 @@ _message = st.builds(
     function_call=st.none() | _function,
     reasoning_content=_opt_text,
     reasoning=_opt_text,
-    extensions=_extensions(
-        {
-            "role",
-            "content",
-            "refusal",
-            "tool_calls",
-            "function_call",
-            "reasoning_content",
-            "reasoning",
-        }
-    ),
+    extensions=_extensions(Message),
 )
 _choice = st.builds(
     Choice,
@@ -86,7 +79,7 @@ _choice = st.builds(
         content=st.none() | st.lists(_token, max_size=3),
         refusal=st.none() | st.lists(_token, max_size=3),
     ),
-    extensions=_extensions({"index", "message", "finish_reason", "logprobs"}),
+    extensions=_extensions(Choice),
 )
 _count = st.none() | st.integers(0, 10**6)
 _usage = st.builds(
@@ -98,15 +91,7 @@ _usage = st.builds(
     | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     completion_tokens_details=st.none()
     | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    extensions=_extensions(
-        {
-            "prompt_tokens",
-            "completion_tokens",
-            "total_tokens",
-            "prompt_tokens_details",
-            "completion_tokens_details",
-        }
-    ),
+    extensions=_extensions(Usage),
 )
 responses = st.builds(
     ChatCompletionResponse,
@@ -119,20 +104,7 @@ responses = st.builds(
     usage=st.none() | _usage,
     prompt_logprobs=st.none() | st.lists(_json, max_size=2),
     extra=_opt_text,
-    extensions=_extensions(
-        {
-            "id",
-            "created",
-            "model",
-            "object",
-            "system_fingerprint",
-            "service_tier",
-            "choices",
-            "usage",
-            "prompt_logprobs",
-            "extra",
-        }
-    ),
+    extensions=_extensions(ChatCompletionResponse),
 )
 
 

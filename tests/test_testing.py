@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -246,44 +247,32 @@ _value = st.recursive(
 )
 
 
-def _ext(reserved: set[str]) -> st.SearchStrategy[dict[str, Any]]:
-    """Extension keys as a fold produces them: not a known or streaming-only key, not null."""
-    keys = _name.filter(lambda k: k not in reserved | {"index", "obfuscation", "usage", "error"})
-    return st.dictionaries(keys, _value, max_size=2)
+def _ext(model: type, *reserved: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Extensions as a fold produces them: no null value, no key the fold reads itself (the
+    model's fields, streaming-only keys, ``usage``, ``error``, and the ``reserved`` ones)."""
+    known = {a.name for a in attrs.fields(model)}
+    known |= {"index", "obfuscation", "usage", "error", *reserved}
+    return st.dictionaries(_name.filter(lambda k: k not in known), _value, max_size=2)
 
 
-_function = st.builds(
-    FunctionCall, name=_text, arguments=_text, extensions=_ext({"name", "arguments"})
-)
+_function = st.builds(FunctionCall, name=_text, arguments=_text, extensions=_ext(FunctionCall))
 _tools = st.lists(
     st.builds(
         ToolCall,
         id=_text,
         type=_name,
         function=_function,
-        extensions=_ext({"id", "type", "function"}),
+        extensions=_ext(ToolCall),
     ),
     min_size=1,
     max_size=3,
 )
-_message_keys = {
-    "role",
-    "content",
-    "refusal",
-    "tool_calls",
-    "function_call",
-    "reasoning_content",
-    "reasoning",
-    "content_parts",
-    "message",
-    "delta",
-}
 _token = st.fixed_dictionaries({"token": _text, "logprob": st.floats(-20, 0)})
 _logprobs = st.builds(
     Logprobs,
     content=st.none() | st.lists(_token, max_size=6),
     refusal=st.lists(_token, max_size=3),
-    extensions=_ext({"content", "refusal"}),
+    extensions=_ext(Logprobs),
 ) | st.builds(Logprobs, content=st.lists(_token, max_size=6))
 
 
@@ -305,11 +294,11 @@ def responses(draw: st.DrawFn) -> ChatCompletionResponse:
                 function_call=draw(st.none() | _function),
                 reasoning_content=draw(st.none() | _text),
                 reasoning=draw(st.none() | _text),
-                extensions=draw(_ext(_message_keys)),
+                extensions=draw(_ext(Message, "content_parts", "message", "delta")),
             ),
             finish_reason=draw(st.none() | st.sampled_from(["stop", "length", "tool_calls"])),
             logprobs=draw(st.none() | _logprobs),
-            extensions=draw(_ext({"index", "delta", "message", "finish_reason", "logprobs"})),
+            extensions=draw(_ext(Choice, "delta", "message")),
         )
         for i in sorted(indices)
     ]
@@ -325,29 +314,9 @@ def responses(draw: st.DrawFn) -> ChatCompletionResponse:
             | st.dictionaries(_name, st.integers(0, 9), max_size=2),
             completion_tokens_details=st.none()
             | st.dictionaries(_name, st.integers(0, 9), max_size=2),
-            extensions=_ext(
-                {
-                    "prompt_tokens",
-                    "completion_tokens",
-                    "total_tokens",
-                    "prompt_tokens_details",
-                    "completion_tokens_details",
-                }
-            ),
+            extensions=_ext(UsageModel),
         )
     )
-    top = {
-        "id",
-        "object",
-        "created",
-        "model",
-        "system_fingerprint",
-        "service_tier",
-        "choices",
-        "prompt_logprobs",
-        "extra",
-        "x_groq",
-    }
     return ChatCompletionResponse(
         id=draw(_text),
         created=draw(st.integers(0, 2**40)),
@@ -358,7 +327,7 @@ def responses(draw: st.DrawFn) -> ChatCompletionResponse:
         usage=usage,
         prompt_logprobs=draw(st.none() | st.lists(_value, min_size=1, max_size=2)),
         extra=draw(_opt_name.filter(lambda e: e != "{}")),
-        extensions=draw(_ext(top)),
+        extensions=draw(_ext(ChatCompletionResponse, "x_groq")),
     )
 
 
