@@ -18,7 +18,7 @@ The fold rules, and why (every naive rule is broken by some real provider):
 * choices are keyed by ``index`` (missing means 0) and may arrive in any order.
 * ``role``: first non-empty (several providers repeat it in every delta: never concatenate).
 * ``content``, ``refusal``, ``reasoning_content``, ``reasoning``: None until a string arrives.
-* tool calls: see ``_Aggregator._tool_call``.
+* tool calls: see ``Aggregator._tool_call``.
 * ``finish_reason``: last non-empty value.
 * any other key: ``_merge``.
 """
@@ -57,6 +57,9 @@ DEFAULT_TEXT_KEYS = frozenset(
 )
 
 _DONE = "[DONE]"
+# The decoder behind json.loads, called directly: json.loads re-checks its arguments on every
+# call, which costs about 15% of a small chunk's decoding.
+_decode_json = json.JSONDecoder().decode
 _USAGE_INT_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _USAGE_DETAIL_KEYS = ("prompt_tokens_details", "completion_tokens_details")
 _USAGE_FIELDS = frozenset(_USAGE_INT_KEYS + _USAGE_DETAIL_KEYS)
@@ -407,7 +410,7 @@ class Aggregator:
         if not data:
             return False  # a keep-alive
         try:
-            chunk = json.loads(data)
+            chunk = _decode_json(data)
         except ValueError:
             if data.strip() == _DONE:
                 self._done = True
@@ -420,7 +423,7 @@ class Aggregator:
 
     def _raise_event_error(self, data: str) -> None:
         try:
-            payload: Any = json.loads(data)
+            payload: Any = _decode_json(data)
         except ValueError:
             payload = data
         if isinstance(payload, dict) and "error" in payload:
