@@ -245,3 +245,26 @@ def test_serve_runs_uvicorn_on_the_socket(folder: Path, monkeypatch: pytest.Monk
     servers[0].should_exit = True  # type: ignore[attr-defined]
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_record_from_the_replay_server_replays_identically(
+    base: str, folder: Path, tmp_path: Path
+) -> None:
+    """``streamagg record`` against ``streamagg serve`` gives back the served recording: the
+    same bytes (timing lines aside), the same response, and event times that follow the
+    recorded pace."""
+    from streamagg._cli import main
+    from streamagg._recording import timed_segments
+
+    out = tmp_path / "again.sse"
+    header = f"{RECORDING_HEADER}: slow"
+    assert main(["record", base, "--data", '{"model": "m"}', "-H", header, "-o", str(out)]) == 0
+    served = (folder / "slow.sse").read_bytes()
+    recorded = timed_segments(out.read_bytes())
+    assert b"".join(p for _, p in recorded) == b"".join(p for _, p in timed_segments(served))
+    assert streamagg.replay(out) == streamagg.replay(served)
+    times = [t for t, _ in recorded]
+    assert times == sorted(times)
+    last = times[-1]
+    assert last is not None
+    assert last >= 0.3  # the served pace: 0.05 s per event (a lower bound only)
