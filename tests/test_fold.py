@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from typing import Any
@@ -11,6 +12,7 @@ from httpx_sse import ServerSentEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
+import streamagg
 from streamagg import (
     Aggregator,
     ContentDelta,
@@ -928,3 +930,49 @@ def test_other_keys_type_change_replaces() -> None:
     """When an extension value changes type, the new value replaces the old one."""
     m = message(chunk(delta(text=1)), chunk(delta(text="a")), chunk(delta(text=[1])))
     assert m.extensions == {"text": [1]}
+
+
+_fuzz_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["", "a", "stop", "{}", "assistant"])
+)
+_fuzz_keys = st.sampled_from(
+    [
+        *("id", "created", "model", "object", "system_fingerprint", "service_tier", "usage"),
+        *("choices", "prompt_logprobs", "extra", "error", "x_groq", "index", "delta", "message"),
+        *("finish_reason", "logprobs", "content", "refusal", "role", "tool_calls", "type"),
+        *("function_call", "function", "name", "arguments", "reasoning", "reasoning_content"),
+        *("text", "thinking", "prompt_tokens", "completion_tokens_details", "obfuscation", "x"),
+    ]
+)
+_fuzz_json = st.recursive(
+    _fuzz_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_fuzz_keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(st.lists(_fuzz_json, max_size=5))
+def test_property_any_input_gives_a_typed_error_or_a_response(chunks: list[Any]) -> None:
+    """Whatever arrives, the fold raises only its typed errors, and what it folded stays a
+    valid response (it converts to a dict and back)."""
+    agg = Aggregator()
+    for c in chunks:
+        error = _feed_or_error(agg, c)
+        assert error is None or error.partial == agg.snapshot()
+    snapshot = agg.snapshot()
+    assert streamagg.from_dict(to_dict(snapshot)) == snapshot
+    with contextlib.suppress(StreamError):
+        agg.result()
+
+
+def _feed_or_error(agg: Aggregator, chunk: Any) -> StreamError | None:
+    """Feed one chunk; the typed error it raised, if any (any other exception escapes)."""
+    try:
+        agg.feed(chunk)
+    except (MalformedChunkError, UpstreamError) as exc:
+        return exc
+    return None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import streamagg
 from streamagg._replay import iter_source
@@ -66,3 +69,35 @@ def test_replay_empty_input() -> None:
     with pytest.raises(streamagg.IncompleteStreamError):
         streamagg.replay(b"")
     assert streamagg.replay(b"data: [DONE]\n\n").choices == []
+
+
+_payload = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "a", "stop"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["choices", "delta", "content", "index", "usage", "error", "id", "x"]),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=15,
+)
+_line = st.one_of(
+    _payload.map(lambda j: b"data: " + json.dumps(j).encode()),
+    st.sampled_from([b"data: [DONE]", b"event: error", b"event: ping", b": c", b"", b"id: 1"]),
+    st.binary(max_size=10),
+)
+
+
+@given(st.lists(st.tuples(_line, st.sampled_from([b"\n", b"\r", b"\r\n"])), max_size=8))
+def test_property_any_bytes_give_a_typed_error_or_a_response(
+    lines: list[tuple[bytes, bytes]],
+) -> None:
+    """Any bytes replay to a response or raise a ``StreamError`` whose partial is valid."""
+    raw = b"".join(line + eol for line, eol in lines)
+    try:
+        response = streamagg.replay(raw)
+    except streamagg.StreamError as exc:
+        response = exc.partial
+    assert streamagg.from_dict(streamagg.to_dict(response)) == response
