@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -84,6 +85,8 @@ def _replay(args: argparse.Namespace) -> int:
         else:
             # The file is read in pieces, not whole: recordings can be long.
             _print_json(to_dict(replay(sys.stdin.buffer if args.file == "-" else args.file)))
+    except BrokenPipeError:
+        raise  # our reader went away, not our input: main() handles it
     except OSError as exc:
         raise _UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     except StreamError as exc:
@@ -167,6 +170,9 @@ def _record(args: argparse.Namespace) -> int:
     except httpx.HTTPError as exc:
         print(f"streamagg: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"streamagg: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     finish = ", ".join(str(c.finish_reason) for c in response.choices) or "no choices"
     print(f"streamagg: recorded {output} ({output.stat().st_size} bytes; finish: {finish})")
     return 0
@@ -185,3 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``streamagg replay x.sse | head``): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

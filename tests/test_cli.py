@@ -188,6 +188,12 @@ def test_record_failures_exit_1(
     assert not out.exists()
     assert main(["record", "http://127.0.0.1:9/v1", "--data", "{}", "-o", str(out)]) == 1
     assert "cannot reach" in capsys.readouterr().err
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    target = str(blocked / "o.sse")  # a path under a regular file cannot be created
+    url = f"{server}/openai-python__plain-content"
+    assert main(["record", url, "--data", "{}", "-o", target]) == 1
+    assert "cannot write" in capsys.readouterr().err
     cut = f"{server}/openai-python__plain-content?cut=2000"
     assert main(["record", cut, "--data", "{}", "-o", str(out)]) == 1
     assert f"what arrived is in {out}" in capsys.readouterr().err
@@ -295,3 +301,26 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(_cli._COMMANDS, "replay", interrupted)
     assert main(["replay", "x"]) == 130
+
+
+def test_closed_output_pipe_is_quiet(tmp_path: Path) -> None:
+    """Piping into a reader that stops early (``| head``) ends without a traceback."""
+    from streamagg import ChatCompletionResponse, Choice, Message
+    from streamagg.testing import synthesize
+
+    big = tmp_path / "big.sse"  # its JSON is far larger than a pipe's buffer
+    big.write_bytes(
+        synthesize(
+            ChatCompletionResponse(choices=[Choice(0, Message(content="x" * 300_000))]),
+            chunk_size=5000,
+        )
+    )
+    process = subprocess.run(
+        f"{sys.executable} -m streamagg replay {big} | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.stdout == '{\n  "id": '[:10]
+    assert process.stderr == ""

@@ -893,6 +893,8 @@ def test_fold_accepts_any_mapping() -> None:
     c = Frozen({"choices": [Frozen({"index": 0, "delta": d, "finish_reason": "stop"})]})
     m = fold([c]).choices[0].message
     assert (m.content, m.extensions) == ("a", {"audio": {"id": "x"}})
+    # Values of other types (a tuple from some pydantic dump) are kept as they are.
+    assert fold([{**c, "pair": (1, 2)}]).extensions == {"pair": (1, 2)}
 
 
 def test_feed_event_with_empty_event_name() -> None:
