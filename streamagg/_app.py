@@ -26,7 +26,7 @@ from ._errors import (
 from ._fold import DEFAULT_TEXT_KEYS, Aggregator
 from ._http import EventSource, aconnect_sse, connect_sse, media_type
 from ._models import ChatCompletionResponse, ContentDelta, Delta
-from ._sse import SSEDecoder
+from ._replay import EventFold
 
 __all__ = ["AsyncChatStream", "ChatStream", "achat", "astream", "chat", "stream"]
 
@@ -43,7 +43,7 @@ class _Session:
 
     def __init__(self, text_keys: Iterable[str]) -> None:
         self.aggregator = Aggregator(text_keys=text_keys)
-        self._decoder = SSEDecoder()
+        self._events = EventFold(self.aggregator)
         self._mode = _SSE
         self._body: list[bytes] = []
         self.done = False  # [DONE] arrived: read no more
@@ -107,12 +107,8 @@ class _Session:
             self._body.append(data)
             return []
         out: list[Delta] = []
-        feed = self.aggregator._feed_data
         try:
-            for event in self._decoder.feed_raw(data):
-                if feed(event[0], event[1], out):
-                    self.done = True
-                    break
+            self.done = self._events.feed(data, out)
         except StreamError as exc:
             raise self._fail(exc) from None
         return out
@@ -126,7 +122,7 @@ class _Session:
                 raw = b"".join(self._body).decode("utf-8", "replace")
                 aggregator._feed_data("message", raw, None)
                 aggregator.feed_done()
-            self._decoder.close()
+            self._events.close()
             self.response = aggregator.result()
         except StreamError as exc:
             raise self._fail(exc) from None

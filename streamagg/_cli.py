@@ -22,10 +22,9 @@ from ._app import chat
 from ._convert import to_dict
 from ._errors import StreamError
 from ._fold import Aggregator
-from ._models import ContentDelta
+from ._models import ContentDelta, Delta
 from ._recording import paced, timed_segments
-from ._replay import replay
-from ._sse import SSEDecoder
+from ._replay import EventFold, replay
 from .testing import RecordingTransport
 
 __all__ = ["main"]
@@ -99,17 +98,19 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _replay_text(data: bytes, realtime: bool) -> None:
     """Print the content of choice 0 as the stream is read (at its recorded pace)."""
-    aggregator = Aggregator()
-    decoder = SSEDecoder()
+    events = EventFold(Aggregator())
     for wait, piece in paced(timed_segments(data), timing=realtime):
         if wait:
             time.sleep(wait)
-        for event in decoder.feed(piece):
-            for delta in aggregator.feed_event(event):
-                if isinstance(delta, ContentDelta) and delta.choice == 0:
-                    print(delta.text, end="", flush=True)
+        deltas: list[Delta] = []
+        done = events.feed(piece, deltas)
+        for delta in deltas:
+            if isinstance(delta, ContentDelta) and delta.choice == 0:
+                print(delta.text, end="", flush=True)
+        if done:
+            break
     print()
-    aggregator.result()
+    events.aggregator.result()
 
 
 def _serve(args: argparse.Namespace) -> int:

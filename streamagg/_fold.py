@@ -70,6 +70,8 @@ _COMMON_TOP = frozenset(
 _COMMON_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 # Keys that only make sense while streaming; they never reach a response.
 _STREAMING_ONLY = frozenset({"index", "obfuscation"})
+# Text fields besides ``content`` (whose plain strings take an inline fast path).
+_OTHER_TEXT_FIELDS = frozenset({"reasoning_content", "reasoning", "refusal"})
 _TOOL_KEYS = frozenset({"index", "id", "type", "function"})
 _FUNCTION_KEYS = frozenset({"name", "arguments"})
 
@@ -142,13 +144,6 @@ def _merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
     return _copy(new)
 
 
-def _append(parts: list[str] | None, text: str) -> list[str]:
-    if parts is None:
-        return [text]
-    parts.append(text)
-    return parts
-
-
 def _extend(items: list[Any] | None, more: list[Any]) -> list[Any]:
     if items is None:
         return list(more)
@@ -175,15 +170,18 @@ class _ToolState:
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
 
+    def function(self) -> FunctionCall:
+        return FunctionCall(
+            name=self.name,
+            arguments="".join(self.arguments),
+            extensions=_copy(self.function_extra) if self.function_extra else {},
+        )
+
     def build(self) -> ToolCall:
         return ToolCall(
             id=self.id,
             type=self.type or "function",
-            function=FunctionCall(
-                name=self.name,
-                arguments="".join(self.arguments),
-                extensions=_copy(self.function_extra) if self.function_extra else {},
-            ),
+            function=self.function(),
             extensions=_copy(self.extra) if self.extra else {},
         )
 
@@ -240,13 +238,7 @@ class _ChoiceState:
             content=_joined(self.content),
             refusal=_joined(self.refusal),
             tool_calls=[self.tools[k].build() for k in sorted(self.tools)] or None,
-            function_call=None
-            if fc is None
-            else FunctionCall(
-                fc.name,
-                "".join(fc.arguments),
-                _copy(fc.function_extra) if fc.function_extra else {},
-            ),
+            function_call=None if fc is None else fc.function(),
             reasoning_content=_joined(self.reasoning_content),
             reasoning=_joined(self.reasoning),
             extensions=extensions,
@@ -622,21 +614,8 @@ class Aggregator:
                     raise self._malformed("tool_calls must be a list", delta)
                 for entry in value:
                     self._tool_call(state, entry, out)
-            elif key == "reasoning_content":
-                self._check_text(key, value, delta)
-                state.reasoning_content = _append(state.reasoning_content, value)
-                if out is not None and value:
-                    out.append(ReasoningDelta(state.index, value, key))
-            elif key == "reasoning":
-                self._check_text(key, value, delta)
-                state.reasoning = _append(state.reasoning, value)
-                if out is not None and value:
-                    out.append(ReasoningDelta(state.index, value, key))
-            elif key == "refusal":
-                self._check_text(key, value, delta)
-                state.refusal = _append(state.refusal, value)
-                if out is not None and value:
-                    out.append(RefusalDelta(state.index, value))
+            elif key in _OTHER_TEXT_FIELDS:
+                self._add_text(state, key, value, delta, out)
             elif key == "function_call":
                 call = state.function_call
                 if call is None:
@@ -648,31 +627,42 @@ class Aggregator:
                 extra = state.delta_extra
                 extra[key] = _merge(extra.get(key), value, key, self._text_keys)
 
-    def _check_text(self, key: str, value: Any, delta: Any) -> None:
-        if value.__class__ is not str:
-            raise self._malformed(f"{key} must be a string", delta)
+    def _add_text(
+        self, state: _ChoiceState, key: str, text: Any, where: Any, out: list[Delta] | None
+    ) -> None:
+        """Extend the text field ``key`` (None until a string arrives) and report the delta.
+
+        ``content`` takes this path only from content parts; a plain content string is handled
+        inline in ``_fold_delta``, the hottest path of all."""
+        if text.__class__ is not str:
+            raise self._malformed(f"{key} must be a string", where)
+        parts = getattr(state, key)
+        if parts is None:
+            setattr(state, key, [text])
+        else:
+            parts.append(text)
+        if out is not None and text:
+            index = state.index
+            if key == "content":
+                out.append(ContentDelta(index, text))
+            elif key == "refusal":
+                out.append(RefusalDelta(index, text))
+            else:
+                out.append(ReasoningDelta(index, text, key))
 
     def _fold_parts(self, state: _ChoiceState, parts: list[Any], out: list[Delta] | None) -> None:
         """Content sent as typed parts (Mistral): ``text`` parts extend content, ``thinking``
         parts extend ``reasoning``; other parts are kept in ``extensions["content_parts"]``."""
-        index = state.index
         for part in parts:
             kind = part.get("type")
             if kind == "text" and part.get("text").__class__ is str:
-                text = part["text"]
-                state.content = _append(state.content, text)
-                if out is not None and text:
-                    out.append(ContentDelta(index, text))
+                self._add_text(state, "content", part["text"], part, out)
             elif kind == "thinking":
                 thinking: Any = part.get("thinking")
                 pieces = [thinking] if thinking.__class__ is str else thinking
                 for piece in pieces or ():
                     thought = piece.get("text") if isinstance(piece, dict) else piece
-                    if thought.__class__ is not str:
-                        raise self._malformed("a thinking part must hold text", part)
-                    state.reasoning = _append(state.reasoning, thought)
-                    if out is not None and thought:
-                        out.append(ReasoningDelta(index, thought, "reasoning"))
+                    self._add_text(state, "reasoning", thought, part, out)
             else:
                 state.parts.append(_copy(part))
 

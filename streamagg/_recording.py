@@ -15,10 +15,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["EventBoundaries", "paced", "segments_by_event", "timed_segments", "timing_line"]
+__all__ = [
+    "EventBoundaries",
+    "content_type",
+    "paced",
+    "segments_by_event",
+    "timed_segments",
+    "timing_line",
+]
 
 _TIMING = re.compile(rb"(?:(?<=[\r\n])|^): t=(\d+(?:\.\d*)?)\n")
 _CR, _LF = 0x0D, 0x0A
+
+
+def content_type(recording: bytes) -> str:
+    """How to label a recording: one JSON object is a plain (non-streaming) completion."""
+    return "application/json" if recording.lstrip()[:1] == b"{" else "text/event-stream"
 
 
 def timing_line(seconds: float) -> bytes:
@@ -62,12 +74,6 @@ class EventBoundaries:
             else:
                 self._line_start = False
         return ends
-
-    def close(self) -> bool:
-        """End of input: True when a blank line ended by a lone CR was the very last thing."""
-        blank = self._after_cr and self._blank_cr
-        self._after_cr = self._blank_cr = False
-        return blank
 
 
 def segments_by_event(data: bytes) -> list[bytes]:

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator
 from typing import Union
 
 from ._fold import Aggregator
-from ._models import ChatCompletionResponse
+from ._models import ChatCompletionResponse, Delta
 from ._sse import SSEDecoder
 
-__all__ = ["Source", "iter_source", "replay"]
+__all__ = ["EventFold", "Source", "iter_source", "replay"]
 
 #: What ``replay`` reads: the stream's bytes, a path to a recorded file, or byte pieces.
 Source = Union[bytes, str, "os.PathLike[str]", Iterable[bytes]]
@@ -33,6 +33,32 @@ def iter_source(source: Source) -> Iterable[bytes]:
     return source
 
 
+class EventFold:
+    """Event-stream bytes into an ``Aggregator``: the one loop that ``replay()``, ``stream()``
+    and the CLI share. Sans-IO: it is given bytes and says when ``[DONE]`` has ended the stream.
+    """
+
+    __slots__ = ("_decoder", "aggregator")
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
+        self._decoder = SSEDecoder()
+
+    def feed(self, data: bytes, out: list[Delta] | None) -> bool:
+        """Fold the events these bytes complete (their deltas into ``out``); True at ``[DONE]``.
+        Raises the fold's ``StreamError``s."""
+        feed = self.aggregator._feed_data
+        # A plain loop: any() over a generator measured about 5% slower per chunk.
+        for event in self._decoder.feed_raw(data):  # noqa: SIM110
+            if feed(event[0], event[1], out):
+                return True
+        return False
+
+    def close(self) -> None:
+        """End of input: an unfinished event is discarded."""
+        self._decoder.close()
+
+
 def replay(source: Source) -> ChatCompletionResponse:
     """Fold a recorded stream into the response it carries.
 
@@ -40,12 +66,10 @@ def replay(source: Source) -> ChatCompletionResponse:
     file, or an iterable of byte pieces. Raises the ``StreamError`` subclasses described in
     ``Aggregator``; each carries ``.partial``.
     """
-    aggregator = Aggregator()
-    decoder = SSEDecoder()
-    feed = aggregator._feed_data
+    events = EventFold(Aggregator())
     for piece in iter_source(source):
-        for event in decoder.feed_raw(piece):
-            if feed(event[0], event[1], None):
-                return aggregator.result()
-    decoder.close()
-    return aggregator.result()
+        if events.feed(piece, None):
+            break
+    else:
+        events.close()
+    return events.aggregator.result()

@@ -26,7 +26,7 @@ from typing import Any
 
 from ._convert import to_dict
 from ._errors import StreamError
-from ._recording import paced, timed_segments
+from ._recording import content_type, paced, timed_segments
 from ._replay import replay
 
 __all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
@@ -135,9 +135,7 @@ class ReplayApp:
 
     async def _stream(self, receive: Receive, send: Send, path: Path) -> None:
         data = path.read_bytes()
-        plain = data.lstrip()[:1] == b"{"
-        content_type = b"application/json" if plain else b"text/event-stream"
-        headers = [(b"content-type", content_type), (b"cache-control", b"no-cache")]
+        headers = [(b"content-type", content_type(data).encode()), (b"cache-control", b"no-cache")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = asyncio.Event()
 

@@ -26,7 +26,7 @@ import httpx
 from ._convert import converter, from_dict
 from ._http import STREAM_CONTENT_TYPES, media_type
 from ._models import ChatCompletionResponse, Choice, FunctionCall, Logprobs, Message
-from ._recording import EventBoundaries, paced, timed_segments, timing_line
+from ._recording import EventBoundaries, content_type, paced, timed_segments, timing_line
 
 __all__ = [
     "RECORD_MODES",
@@ -143,13 +143,10 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             data = _read(recording)
         except OSError as exc:
             return _not_found(request, f"{exc.strerror}: {recording!s}")
-        pieces = timed_segments(data)
-        plain = data.lstrip()[:1] == b"{"
-        content_type = "application/json" if plain else "text/event-stream"
         return httpx.Response(
             200,
-            headers={"content-type": content_type, "cache-control": "no-cache"},
-            stream=_Pieces(pieces, self.timing, self.delay),
+            headers={"content-type": content_type(data), "cache-control": "no-cache"},
+            stream=_Pieces(timed_segments(data), self.timing, self.delay),
             request=request,
         )
 
@@ -193,7 +190,6 @@ class _Recorder:
         if self._closed:
             return
         self._closed = True
-        self._boundaries.close()
         if self._event:
             self._mark()
         self._path.parent.mkdir(parents=True, exist_ok=True)

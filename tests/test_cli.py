@@ -123,6 +123,15 @@ def test_replay_text_realtime_honours_timing(
     assert len(waits) == len(waits[:])  # no new waits without --realtime
 
 
+def test_replay_text_without_done(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A recording without ``[DONE]`` whose choices finished prints its text and exits 0."""
+    raw = PLAIN.read_bytes()
+    path = tmp_path / "no-done.sse"
+    path.write_bytes(raw[: raw.index(b"data: [DONE]")])
+    assert main(["replay", "--text", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("I'm unable")
+
+
 def test_replay_text_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """``--text`` on a failing stream exits 1; on a missing file exits 2; one line each."""
     assert (
