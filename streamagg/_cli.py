@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 
 from . import __version__, _server
-from ._app import chat
+from ._app import _first_choice_text, chat
 from ._convert import to_dict
 from ._errors import StreamError
 from ._fold import Aggregator
-from ._models import ContentDelta, Delta
+from ._models import Delta
 from ._recording import paced, timed_segments
 from ._replay import EventFold, replay
 from .testing import RecordingTransport
@@ -105,8 +105,9 @@ def _replay_text(data: bytes, realtime: bool) -> None:
         deltas: list[Delta] = []
         done = events.feed(piece, deltas)
         for delta in deltas:
-            if isinstance(delta, ContentDelta) and delta.choice == 0:
-                print(delta.text, end="", flush=True)
+            text = _first_choice_text(delta)
+            if text is not None:
+                print(text, end="", flush=True)
         if done:
             break
     print()
