@@ -1,10 +1,14 @@
-"""Fold the server-sent-event stream of an OpenAI-compatible chat completion into one response."""
+"""Fold the server-sent-event stream of an OpenAI-compatible chat completion into one response.
 
-from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
+The core (models, converter, SSE decoder, fold, replay) imports without httpx; the app layer
+(``stream``, ``chat``, ``HTTPStatusError`` and their twins) is imported on first use.
+"""
+
+import typing as _typing
+
 from ._convert import from_dict, to_dict
 from ._errors import (
     ContentTypeError,
-    HTTPStatusError,
     IncompleteStreamError,
     MalformedChunkError,
     ResponseNotReadyError,
@@ -12,8 +16,8 @@ from ._errors import (
     StreamInterruptedError,
     UpstreamError,
 )
-from ._fold import DEFAULT_TEXT_KEYS, Aggregator, fold
-from ._http import EventSource, aconnect_sse, connect_sse
+from ._fold import DEFAULT_TEXT_KEYS, Aggregator, afold, fold
+from ._ingest import Fold, StreamReader
 from ._models import (
     ChatCompletionResponse,
     Choice,
@@ -34,7 +38,38 @@ from ._models import (
 from ._replay import replay
 from ._sse import SSEDecoder, parse_sse
 
+if _typing.TYPE_CHECKING:
+    from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
+    from ._http import HTTPStatusError
+
 __version__ = "0.1.0"
+
+# The app layer, by the module that defines each name: loaded on first use (PEP 562).
+_LAZY = {
+    "AsyncChatStream": "_app",
+    "ChatStream": "_app",
+    "achat": "_app",
+    "astream": "_app",
+    "chat": "_app",
+    "stream": "_app",
+    "HTTPStatusError": "_http",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streamagg' has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415 - only when an app name is used
+
+    value = getattr(import_module(f"streamagg.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DEFAULT_TEXT_KEYS",
@@ -46,8 +81,8 @@ __all__ = [
     "ContentDelta",
     "ContentTypeError",
     "Delta",
-    "EventSource",
     "FinishDelta",
+    "Fold",
     "FunctionCall",
     "HTTPStatusError",
     "IncompleteStreamError",
@@ -60,6 +95,7 @@ __all__ = [
     "SSEDecoder",
     "StreamError",
     "StreamInterruptedError",
+    "StreamReader",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallStart",
@@ -68,10 +104,9 @@ __all__ = [
     "UsageDelta",
     "__version__",
     "achat",
-    "aconnect_sse",
+    "afold",
     "astream",
     "chat",
-    "connect_sse",
     "fold",
     "from_dict",
     "parse_sse",

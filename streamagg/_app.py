@@ -1,160 +1,133 @@
 """``stream()`` / ``astream()``: wrap a live streaming call in an application.
 
 All decisions live in ``_Session``, a sans-IO object: it is told the response's status and
-headers, given body bytes, and told when the body ended or the connection failed; it returns
-typed deltas and produces the folded response or the error. ``ChatStream`` and
-``AsyncChatStream`` are two thin loops that only move bytes from httpx into it.
+headers, given body bytes (which it hands to the one ``StreamReader``), and told when the body
+ended or the connection failed; it returns typed deltas and produces the folded response or the
+error. ``ChatStream`` and ``AsyncChatStream`` are two thin loops that only move bytes from httpx
+into it; like httpx's ``Client``/``AsyncClient`` they use the same method names.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._errors import (
-    ContentTypeError,
-    HTTPStatusError,
-    ResponseNotReadyError,
-    StreamError,
-    StreamInterruptedError,
-)
+from ._errors import ResponseNotReadyError, StreamError, StreamInterruptedError
 from ._fold import DEFAULT_TEXT_KEYS, Aggregator
-from ._http import EventSource, aconnect_sse, connect_sse, media_type
+from ._http import HTTPStatusError, content_type_error
+from ._ingest import Fold, StreamReader
 from ._models import ChatCompletionResponse, ContentDelta, Delta
-from ._replay import EventFold
 
-__all__ = ["AsyncChatStream", "ChatStream", "achat", "astream", "chat", "stream"]
+__all__ = [
+    "AsyncChatStream",
+    "ChatStream",
+    "achat",
+    "astream",
+    "chat",
+    "content_text",
+    "stream",
+]
 
-_E = TypeVar("_E", bound=StreamError)
-
-# How the body is read, decided from the status and the content type.
-_SSE = "sse"  # an event stream
-_SNIFF = "sniff"  # labelled application/json: an event stream or a plain JSON completion
-_JSON = "json"  # a plain JSON completion (the server ignored ``stream: true``)
+R = TypeVar("R")
+D = TypeVar("D")
+_E = TypeVar("_E", bound=StreamError[Any])
 
 
-class _Session:
+class _Session(Generic[R, D]):
     """The logic of a streaming call, without I/O."""
 
-    def __init__(self, text_keys: Iterable[str]) -> None:
-        self.aggregator = Aggregator(text_keys=text_keys)
-        self._events = EventFold(self.aggregator)
-        self._mode = _SSE
-        self._body: list[bytes] = []
-        self.done = False  # [DONE] arrived: read no more
-        self.response: ChatCompletionResponse | None = None
-        self.error: StreamError | None = None
+    def __init__(self, fold: Fold[R]) -> None:
+        self.reader = StreamReader(fold)
+        self.response: R | None = None
+        self.error: StreamError[R] | None = None
+
+    @property
+    def done(self) -> bool:
+        """The stream has ended: read no more."""
+        return self.reader.done
 
     def start(self, response: httpx.Response) -> bool:
-        """Check status and content type; True when the whole body must be read first."""
+        """Check status and content type; True when the (error) body must be read first."""
         if not response.is_success:
             return True
-        media = media_type(response)
-        if media == "text/event-stream":
-            self._mode = _SSE
-        elif media == "application/json":
-            self._mode = _SNIFF
-        else:
-            raise self._fail(
-                ContentTypeError(
-                    f"expected an event stream (text/event-stream), got "
-                    f"{media or 'no content type'!r} with status {response.status_code}",
-                    content_type=media,
-                    partial=self.aggregator.snapshot(),
-                )
-            )
+        error = content_type_error(response, self.reader.fold.snapshot())
+        if error is not None:
+            raise self._fail(error)
         return False
 
-    def status_error(self, response: httpx.Response) -> HTTPStatusError:
+    def status_error(self, response: httpx.Response) -> HTTPStatusError[R]:
         """The error for a non-2xx response whose body has been read."""
-        text = response.text
-        try:
-            body: Any = json.loads(text)
-        except ValueError:
-            body = text
-        error = body.get("error") if isinstance(body, dict) else None
-        detail = error.get("message") if isinstance(error, dict) else error
-        if not detail:
-            detail = text[:200] or response.reason_phrase
-        return self._fail(
-            HTTPStatusError(
-                f"HTTP {response.status_code} {response.reason_phrase}: {detail}",
-                body=body,
-                error=error,
-                request=response.request,
-                response=response,
-                partial=self.aggregator.snapshot(),
-            )
-        )
+        return self._fail(HTTPStatusError.from_response(response, self.reader.fold.snapshot()))
 
-    def feed(self, data: bytes) -> list[Delta]:
+    def feed(self, data: bytes) -> list[D]:
         """Body bytes in, deltas out; raises the stream's errors."""
-        if self._mode == _SNIFF:
-            self._body.append(data)
-            head = b"".join(self._body).lstrip(b" \t\r\n\xef\xbb\xbf")
-            if not head:
-                return []
-            # A JSON completion starts with "{"; an event stream with a field or a comment.
-            self._mode = _JSON if head[:1] == b"{" else _SSE
-            data = b"".join(self._body)
-            self._body = []
-        if self._mode == _JSON:
-            self._body.append(data)
-            return []
-        out: list[Delta] = []
+        out: list[D] = []
         try:
-            self.done = self._events.feed(data, out)
+            self.reader.receive_data(data, out)
         except StreamError as exc:
             raise self._fail(exc) from None
         return out
 
-    def end(self) -> ChatCompletionResponse:
-        """The body ended (or ``[DONE]`` arrived): the folded response, or the error."""
-        aggregator = self.aggregator
+    def end(self) -> R:
+        """The body ended (or the stream did): the folded response, or the error."""
         try:
-            if self._mode == _JSON or self._body:
-                # A whole (non-streaming) completion: fold it as one chunk; it is complete.
-                raw = b"".join(self._body).decode("utf-8", "replace")
-                aggregator._feed_data("message", raw, None)
-                aggregator.feed_done()
-            self._events.close()
-            self.response = aggregator.result()
+            self.response = self.reader.receive_eof()
         except StreamError as exc:
             raise self._fail(exc) from None
         return self.response
 
-    def interrupted(self, exc: httpx.TransportError) -> StreamInterruptedError:
+    def interrupted(self, exc: httpx.TransportError) -> StreamInterruptedError[R]:
         """The error for a connection that failed mid-stream."""
         return self._fail(
             StreamInterruptedError(
                 f"the connection failed mid-stream: {type(exc).__name__}: {exc}",
-                partial=self.aggregator.snapshot(),
+                partial=self.reader.fold.snapshot(),
+            )
+        )
+
+    def closed_early(self) -> StreamInterruptedError[R]:
+        """The error for reading a stream after its ``with`` block was left before the end."""
+        return self._fail(
+            StreamInterruptedError(
+                "the stream was closed before it ended (its `with` block was left): "
+                "read it inside the block; .partial has what arrived",
+                partial=self.reader.fold.snapshot(),
             )
         )
 
     def _fail(self, error: _E) -> _E:
-        self.error = error
+        if self.error is None:
+            self.error = error
         return error
 
 
-def _first_choice_text(delta: Delta) -> str | None:
-    """The text a delta adds to the content of choice 0, if it is such a delta."""
-    if isinstance(delta, ContentDelta) and delta.choice == 0:
+def content_text(delta: Delta, choice: int = 0) -> str | None:
+    """The text a delta adds to the content of ``choice``, if it is such a delta."""
+    if isinstance(delta, ContentDelta) and delta.choice == choice:
         return delta.text
     return None
 
 
-class _StreamBase:
+def _request_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``client.stream`` arguments, asking for an event stream unless the caller says otherwise
+    (as httpx-sse's ``connect_sse`` does)."""
+    headers = httpx.Headers(kwargs.get("headers"))
+    headers.setdefault("Accept", "text/event-stream")
+    headers.setdefault("Cache-Control", "no-store")
+    return {**kwargs, "headers": headers}
+
+
+class _StreamBase(Generic[R, D]):
     """What both twins share: the session and the read-only views of it."""
 
-    def __init__(self, text_keys: Iterable[str]) -> None:
-        self._session = _Session(text_keys)
+    def __init__(self, fold: Fold[R]) -> None:
+        self._session: _Session[R, D] = _Session(fold)
         self._http: httpx.Response | None = None
+        self._closed = False
 
     @property
     def http_response(self) -> httpx.Response:
@@ -166,7 +139,7 @@ class _StreamBase:
         return self._http
 
     @property
-    def response(self) -> ChatCompletionResponse:
+    def response(self) -> R:
         """The folded response once the stream has ended.
 
         Re-raises the stream's error if it failed; raises ``ResponseNotReadyError`` before the end.
@@ -181,12 +154,17 @@ class _StreamBase:
             "snapshot() gives the response so far"
         )
 
-    def snapshot(self) -> ChatCompletionResponse:
+    def snapshot(self) -> R:
         """The response folded so far."""
-        return self._session.aggregator.snapshot()
+        return self._session.reader.fold.snapshot()
+
+    def _check_open(self) -> None:
+        session = self._session
+        if self._closed and session.response is None:
+            raise session.error or session.closed_early()
 
 
-class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
+class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextManager["ChatStream"]):
     """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
 
     def __init__(
@@ -198,13 +176,12 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(text_keys)
-        self._connect = connect_sse(client, method, str(url), **kwargs)
-        self._deltas: Iterator[Delta] | None = None
+        super().__init__(Aggregator(text_keys=text_keys))
+        self._connect = client.stream(method, url, **_request_kwargs(kwargs))
+        self._deltas: Generator[Delta, None, None] | None = None
 
     def __enter__(self) -> ChatStream:
-        source: EventSource = self._connect.__enter__()
-        response = self._http = source.response
+        response = self._http = self._connect.__enter__()
         try:
             if self._session.start(response):
                 response.read()
@@ -220,15 +197,21 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._connect.__exit__(exc_type, exc, tb)
+        self._closed = True
+        try:
+            if self._deltas is not None:
+                self._deltas.close()
+        finally:
+            self._connect.__exit__(exc_type, exc, tb)
 
     def __iter__(self) -> Iterator[Delta]:
         """The typed deltas, as they arrive. Iterating again continues where it stopped."""
+        self._check_open()
         if self._deltas is None:
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    def _read(self, response: httpx.Response) -> Iterator[Delta]:
+    def _read(self, response: httpx.Response) -> Generator[Delta, None, None]:
         session = self._session
         try:
             for piece in response.iter_bytes():
@@ -237,12 +220,14 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
                     break
         except httpx.TransportError as exc:
             raise session.interrupted(exc) from exc
+        except httpx.StreamClosed:
+            raise session.closed_early() from None
         session.end()
 
     def text(self) -> Iterator[str]:
         """Only the content text of choice 0, as it arrives."""
         for delta in self:
-            text = _first_choice_text(delta)
+            text = content_text(delta)
             if text is not None:
                 yield text
 
@@ -253,7 +238,9 @@ class ChatStream(_StreamBase, AbstractContextManager["ChatStream"]):
         return self.response
 
 
-class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"]):
+class AsyncChatStream(
+    _StreamBase[ChatCompletionResponse, Delta], AbstractAsyncContextManager["AsyncChatStream"]
+):
     """A streaming chat completion over an ``httpx.AsyncClient``; see ``astream()``."""
 
     def __init__(
@@ -265,13 +252,12 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(text_keys)
-        self._connect = aconnect_sse(client, method, str(url), **kwargs)
-        self._deltas: AsyncIterator[Delta] | None = None
+        super().__init__(Aggregator(text_keys=text_keys))
+        self._connect = client.stream(method, url, **_request_kwargs(kwargs))
+        self._deltas: AsyncGenerator[Delta, None] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:
-        source: EventSource = await self._connect.__aenter__()
-        response = self._http = source.response
+        response = self._http = await self._connect.__aenter__()
         try:
             if self._session.start(response):
                 await response.aread()
@@ -287,30 +273,43 @@ class AsyncChatStream(_StreamBase, AbstractAsyncContextManager["AsyncChatStream"
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._connect.__aexit__(exc_type, exc, tb)
+        self._closed = True
+        try:
+            if self._deltas is not None:
+                await self._deltas.aclose()
+        finally:
+            await self._connect.__aexit__(exc_type, exc, tb)
 
     def __aiter__(self) -> AsyncIterator[Delta]:
         """The typed deltas, as they arrive. Iterating again continues where it stopped."""
+        self._check_open()
         if self._deltas is None:
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    async def _read(self, response: httpx.Response) -> AsyncIterator[Delta]:
+    async def _read(self, response: httpx.Response) -> AsyncGenerator[Delta, None]:
         session = self._session
+        pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
         try:
-            async for piece in response.aiter_bytes():
+            async for piece in pieces:
                 for delta in session.feed(piece):
                     yield delta
                 if session.done:
                     break
         except httpx.TransportError as exc:
             raise session.interrupted(exc) from exc
+        except httpx.StreamClosed:
+            raise session.closed_early() from None
+        finally:
+            # An async generator is not closed by the garbage collector in time: close the
+            # byte iterator here, as httpx-sse does, so the connection goes back to the pool.
+            await pieces.aclose()
         session.end()
 
-    async def atext(self) -> AsyncIterator[str]:
+    async def text(self) -> AsyncIterator[str]:
         """Only the content text of choice 0, as it arrives."""
         async for delta in self:
-            text = _first_choice_text(delta)
+            text = content_text(delta)
             if text is not None:
                 yield text
 
@@ -333,9 +332,11 @@ def stream(
 
     Takes the arguments of ``client.stream``. Iterating ``s`` yields typed deltas as they arrive;
     ``s.text()`` only the content text of choice 0; ``s.snapshot()`` the response so far;
-    ``s.response`` the folded response once the stream ended. Raises ``HTTPStatusError`` (non-2xx),
-    ``ContentTypeError``, ``StreamInterruptedError`` (connection failed) and the fold's errors;
-    each carries ``.partial``. Leaving the ``with`` block closes the response and connection.
+    ``s.response`` the folded response once the stream ended. The body may be an event stream or
+    a whole JSON completion (see ``StreamReader``). Raises ``HTTPStatusError`` (non-2xx),
+    ``ContentTypeError``, ``StreamInterruptedError`` (connection failed, or the stream read
+    after its block was left) and the fold's errors; each carries ``.partial``. Leaving the
+    ``with`` block closes the deltas, the response and the connection.
     """
     return ChatStream(client, method, url, text_keys=text_keys, **kwargs)
 

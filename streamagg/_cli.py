@@ -18,14 +18,14 @@ from typing import Any
 import httpx
 
 from . import __version__, _server
-from ._app import _first_choice_text, chat
+from ._app import chat, content_text
 from ._convert import to_dict
 from ._errors import StreamError
 from ._fold import Aggregator
+from ._ingest import StreamReader
 from ._models import Delta
-from ._recording import paced, timed_segments
-from ._replay import EventFold, replay
-from .testing import RecordingTransport
+from ._recording import RecordingTransport, paced, timed_segments
+from ._replay import replay
 
 __all__ = ["main"]
 
@@ -98,20 +98,20 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _replay_text(data: bytes, realtime: bool) -> None:
     """Print the content of choice 0 as the stream is read (at its recorded pace)."""
-    events = EventFold(Aggregator())
+    reader = StreamReader(Aggregator())
     for wait, piece in paced(timed_segments(data), timing=realtime):
         if wait:
             time.sleep(wait)
         deltas: list[Delta] = []
-        done = events.feed(piece, deltas)
+        done = reader.receive_data(piece, deltas)
         for delta in deltas:
-            text = _first_choice_text(delta)
+            text = content_text(delta)
             if text is not None:
                 print(text, end="", flush=True)
         if done:
             break
     print()
-    events.aggregator.result()
+    reader.receive_eof()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._models import (
+    STREAMING_ONLY_KEYS,
     ChatCompletionResponse,
     Choice,
     FunctionCall,
@@ -23,6 +23,7 @@ from ._models import (
     Message,
     ToolCall,
     Usage,
+    known_fields,
 )
 
 __all__ = ["configure_converter", "converter", "from_dict", "make_converter", "to_dict"]
@@ -37,8 +38,8 @@ _OMIT_NONE: dict[type, tuple[str, ...]] = {
     Usage: ("prompt_tokens_details", "completion_tokens_details"),
     ChatCompletionResponse: ("prompt_logprobs", "extra"),
 }
-# Keys that only make sense while streaming and never belong in a response.
-_STREAMING_ONLY: dict[type, frozenset[str]] = {ToolCall: frozenset({"index"})}
+# Keys that only make sense while streaming: dropped where a stream puts them.
+_STREAMING_ONLY: dict[type, frozenset[str]] = {ToolCall: STREAMING_ONLY_KEYS}
 
 
 def _strict(kind: type) -> Callable[[Any, type], Any]:
@@ -73,7 +74,7 @@ def _structure_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, ty
     base: Callable[[Any, type], Any] = make_dict_structure_fn(
         cls, converter, extensions=override(omit=True)
     )
-    known = {a.name for a in attrs.fields(cls)} - {"extensions"}
+    known = known_fields(cls)
     dropped = _STREAMING_ONLY.get(cls, frozenset())
 
     def structure(data: Any, _: type) -> Any:

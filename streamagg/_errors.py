@@ -1,16 +1,29 @@
-"""The exception hierarchy. Every error carries the response folded so far, so nothing is lost."""
+"""The exception hierarchy. Every error carries what was folded before it, so nothing is lost.
+
+::
+
+    Exception
+    ├── StreamError                  .partial: the response folded so far
+    │   ├── UpstreamError            .error: what the server sent (an error chunk or event)
+    │   ├── IncompleteStreamError    the input ended before the stream was complete
+    │   │   └── StreamInterruptedError   the connection failed mid-stream (httpx cause)
+    │   ├── MalformedChunkError      .raw: data that is not JSON, or a field of impossible type
+    │   ├── ContentTypeError         .content_type: neither an event stream nor JSON
+    │   └── HTTPStatusError          non-2xx answer (defined in ``_http``: it needs httpx)
+    └── RuntimeError
+        └── ResponseNotReadyError    ``.response`` read before the end
+
+``partial`` is the fold's own object: a ``ChatCompletionResponse`` for chat completions, the
+dialect's final object for other stream dialects. This module, like the rest of the core, does
+not import httpx.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-
-from ._models import ChatCompletionResponse
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "ContentTypeError",
-    "HTTPStatusError",
     "IncompleteStreamError",
     "MalformedChunkError",
     "ResponseNotReadyError",
@@ -19,76 +32,51 @@ __all__ = [
     "UpstreamError",
 ]
 
+R = TypeVar("R")
 
-class StreamError(Exception):
+
+class StreamError(Exception, Generic[R]):
     """Base class: the stream could not be folded to a complete response.
 
     ``partial`` is the response folded from everything received before the error.
     """
 
-    def __init__(self, message: str, *, partial: ChatCompletionResponse) -> None:
+    def __init__(self, message: str, *, partial: R) -> None:
         Exception.__init__(self, message)
-        self.partial = partial
+        self.partial: R = partial
 
 
-class UpstreamError(StreamError):
+class UpstreamError(StreamError[R]):
     """The server reported an error inside the stream; ``error`` is the object it sent."""
 
-    def __init__(self, message: str, *, error: Any, partial: ChatCompletionResponse) -> None:
+    def __init__(self, message: str, *, error: Any, partial: R) -> None:
         super().__init__(message, partial=partial)
         self.error = error
 
 
-class IncompleteStreamError(StreamError):
-    """The input ended before ``[DONE]`` while a choice still had no finish reason."""
+class IncompleteStreamError(StreamError[R]):
+    """The input ended before the stream was complete (for chat completions: before
+    ``[DONE]`` while a choice still had no finish reason)."""
 
 
-class StreamInterruptedError(IncompleteStreamError):
-    """The connection failed mid-stream (dropped, reset, timed out); the httpx exception is the
-    ``__cause__``."""
+class StreamInterruptedError(IncompleteStreamError[R]):
+    """The connection failed mid-stream (dropped, reset, timed out, closed early); the httpx
+    exception, when there is one, is the ``__cause__``."""
 
 
-class MalformedChunkError(StreamError):
-    """A chunk was not a JSON object, or a field had an impossible type; ``raw`` is the input."""
+class MalformedChunkError(StreamError[R]):
+    """A chunk was not a JSON object, or a field had an impossible type; ``raw`` is the input
+    and the message names the field."""
 
-    def __init__(self, message: str, *, raw: Any, partial: ChatCompletionResponse) -> None:
+    def __init__(self, message: str, *, raw: Any, partial: R) -> None:
         super().__init__(message, partial=partial)
         self.raw = raw
 
 
-class HTTPStatusError(StreamError, httpx.HTTPStatusError):
-    """The server answered with a non-2xx status instead of a stream.
+class ContentTypeError(StreamError[R]):
+    """The response is neither an event stream nor JSON; ``content_type`` says what it was."""
 
-    Also an ``httpx.HTTPStatusError``. ``status_code`` is the status, ``body`` the parsed JSON
-    body (or its text when it is not JSON), ``error`` its ``error`` member (OpenAI-style bodies)
-    or None.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        body: Any,
-        error: Any,
-        request: httpx.Request,
-        response: httpx.Response,
-        partial: ChatCompletionResponse,
-    ) -> None:
-        StreamError.__init__(self, message, partial=partial)
-        self.request = request
-        self.response = response
-        self.status_code = response.status_code
-        self.body = body
-        self.error = error
-
-
-class ContentTypeError(StreamError):
-    """The response is neither an event stream nor a JSON completion; ``content_type`` says
-    what it was."""
-
-    def __init__(
-        self, message: str, *, content_type: str, partial: ChatCompletionResponse
-    ) -> None:
+    def __init__(self, message: str, *, content_type: str, partial: R) -> None:
         super().__init__(message, partial=partial)
         self.content_type = content_type
 

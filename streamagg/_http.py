@@ -1,26 +1,75 @@
-"""httpx adapters: only move bytes from a response into the sans-IO parser and fold.
+"""The HTTP layer's rules: which responses carry a stream, and the error for those that do not.
 
-``EventSource`` is httpx-sse's, with its parsing and its content-type check corrected: the bytes
-go through ``SSEDecoder`` (always UTF-8, BOM, no empty-data dispatch, ...), and a stream labelled
-``application/json`` (some proxies relabel ``text/event-stream``) is accepted.
+Only the app wrappers and the test kit import this module (the core never needs httpx).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+import json
+from typing import Any, TypeVar
 
 import httpx
-import httpx_sse
-from httpx_sse import ServerSentEvent, SSEError
 
-from ._sse import SSEDecoder
+from ._errors import ContentTypeError, StreamError
 
-__all__ = ["STREAM_CONTENT_TYPES", "EventSource", "aconnect_sse", "connect_sse"]
+__all__ = ["STREAM_CONTENT_TYPES", "HTTPStatusError", "content_type_error", "media_type"]
 
-#: Media types accepted for an event stream.
+R = TypeVar("R")
+
+#: Media types a stream may arrive with: an event stream, or a stream (or a whole JSON answer)
+#: labelled ``application/json`` (some proxies relabel ``text/event-stream``). Which of the two
+#: the body really is, is decided from its bytes (``streamagg._ingest``).
 STREAM_CONTENT_TYPES = frozenset({"text/event-stream", "application/json"})
+
+# How much of a non-JSON error body goes into the message.
+_SHOWN = 200
+
+
+class HTTPStatusError(StreamError[R], httpx.HTTPStatusError):
+    """The server answered with a non-2xx status instead of a stream.
+
+    Also an ``httpx.HTTPStatusError``. ``status_code`` is the status, ``body`` the parsed JSON
+    body (or its text when it is not JSON), ``error`` its ``error`` member (OpenAI-style bodies)
+    or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: Any,
+        error: Any,
+        request: httpx.Request,
+        response: httpx.Response,
+        partial: R,
+    ) -> None:
+        StreamError.__init__(self, message, partial=partial)
+        self.request = request
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.error = error
+
+    @classmethod
+    def from_response(cls, response: httpx.Response, partial: R) -> HTTPStatusError[R]:
+        """The error for a non-2xx response whose body has been read."""
+        text = response.text
+        try:
+            body: Any = json.loads(text)
+        except (ValueError, RecursionError):
+            body = text
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = error.get("message") if isinstance(error, dict) else error
+        if not detail:
+            detail = text[:_SHOWN] or response.reason_phrase
+        return cls(
+            f"HTTP {response.status_code} {response.reason_phrase}: {detail}",
+            body=body,
+            error=error,
+            request=response.request,
+            response=response,
+            partial=partial,
+        )
 
 
 def media_type(response: httpx.Response) -> str:
@@ -29,46 +78,14 @@ def media_type(response: httpx.Response) -> str:
     return header.partition(";")[0].strip().lower()
 
 
-class EventSource(httpx_sse.EventSource):
-    """httpx-sse's ``EventSource`` parsing by the WHATWG rules (see ``SSEDecoder``)."""
-
-    def _check_content_type(self) -> None:
-        media = media_type(self.response)
-        if media not in STREAM_CONTENT_TYPES:
-            raise SSEError(
-                "expected an event stream (Content-Type text/event-stream), "
-                f"got {media or 'no content type'!r}"
-            )
-
-    def iter_sse(self) -> Iterator[ServerSentEvent]:
-        self._check_content_type()
-        decoder = SSEDecoder()
-        for piece in self.response.iter_bytes():
-            yield from decoder.feed(piece)
-        decoder.close()
-
-    async def aiter_sse(self) -> AsyncGenerator[ServerSentEvent, None]:
-        self._check_content_type()
-        decoder = SSEDecoder()
-        async for piece in self.response.aiter_bytes():
-            for event in decoder.feed(piece):
-                yield event
-        decoder.close()
-
-
-@contextmanager
-def connect_sse(
-    client: httpx.Client, method: str, url: str, **kwargs: Any
-) -> Iterator[EventSource]:
-    """httpx-sse's ``connect_sse``, yielding the corrected ``EventSource``."""
-    with httpx_sse.connect_sse(client, method, url, **kwargs) as source:
-        yield EventSource(source.response)
-
-
-@asynccontextmanager
-async def aconnect_sse(
-    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
-) -> AsyncIterator[EventSource]:
-    """httpx-sse's ``aconnect_sse``, yielding the corrected ``EventSource``."""
-    async with httpx_sse.aconnect_sse(client, method, url, **kwargs) as source:
-        yield EventSource(source.response)
+def content_type_error(response: httpx.Response, partial: R) -> ContentTypeError[R] | None:
+    """The error for a 2xx response that carries no stream, or None when it may carry one."""
+    media = media_type(response)
+    if media in STREAM_CONTENT_TYPES:
+        return None
+    return ContentTypeError(
+        f"expected an event stream (text/event-stream) or JSON, got "
+        f"{media or 'no content type'!r} with status {response.status_code}",
+        content_type=media,
+        partial=partial,
+    )

@@ -11,11 +11,16 @@ Deltas are small frozen classes, one per kind of news a chunk can carry, so that
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
+import attrs
 from attrs import define, field, frozen
 
 __all__ = [
+    "STREAMING_ONLY_KEYS",
+    "USAGE_COUNT_FIELDS",
+    "USAGE_OBJECT_FIELDS",
     "ChatCompletionResponse",
     "Choice",
     "ContentDelta",
@@ -31,6 +36,7 @@ __all__ = [
     "ToolCallStart",
     "Usage",
     "UsageDelta",
+    "known_fields",
 ]
 
 
@@ -126,6 +132,24 @@ class ChatCompletionResponse:
     prompt_logprobs: list[Any] | None = None
     extra: str | None = None
     extensions: dict[str, Any] = field(factory=_extensions)
+
+
+# -- facts derived from the models: the one source of truth for the fold and the converter --
+
+#: Keys that only make sense while streaming and never belong in a response: a tool call's
+#: (or a delta's) position in the stream.
+STREAMING_ONLY_KEYS = frozenset({"index"})
+
+
+def known_fields(cls: type) -> frozenset[str]:
+    """The keys a model has fields for (every other key goes to its ``extensions``)."""
+    return frozenset(a.name for a in attrs.fields(cls) if a.name != "extensions")
+
+
+_USAGE_TYPES = typing.get_type_hints(Usage)
+#: Usage fields that hold a token count, and those that hold an object of details.
+USAGE_COUNT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if _USAGE_TYPES[n] == int | None)
+USAGE_OBJECT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if n not in USAGE_COUNT_FIELDS)
 
 
 # Deltas. ``choice`` is the choice index; ``tool`` is the tool call's stream index.

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .testing import RECORD_MODES, StreamCassette
+from ._cassette import RECORD_MODES, StreamCassette
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

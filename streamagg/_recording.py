@@ -7,18 +7,32 @@ gives back the exact bytes the server sent. Files without timing lines (any plai
 recordings too: they simply have no timing.
 
 Sans-IO: ``EventBoundaries`` finds where events end in bytes arriving in any pieces;
-``timed_segments`` splits a recording into ``(time, bytes)`` pieces.
+``timed_segments`` splits a recording into ``(time, bytes)`` pieces. ``RecordingTransport`` (the
+one part that does I/O) writes recordings in this format from live responses.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import httpx
+
+from ._http import STREAM_CONTENT_TYPES, media_type
+from ._ingest import body_is_json
 
 __all__ = [
     "EventBoundaries",
+    "RecordingTransport",
+    "Target",
     "content_type",
     "paced",
+    "record",
     "segments_by_event",
     "timed_segments",
     "timing_line",
@@ -29,8 +43,9 @@ _CR, _LF = 0x0D, 0x0A
 
 
 def content_type(recording: bytes) -> str:
-    """How to label a recording: one JSON object is a plain (non-streaming) completion."""
-    return "application/json" if recording.lstrip()[:1] == b"{" else "text/event-stream"
+    """How to label a recording: a JSON body is a plain (non-streaming) answer; anything else
+    is an event stream (the rule of ``streamagg._ingest``)."""
+    return "application/json" if body_is_json(recording) else "text/event-stream"
 
 
 def timing_line(seconds: float) -> bytes:
@@ -120,3 +135,148 @@ def paced(
         if timing and at is not None:
             wait, previous = max(at - previous, 0.0), at
         yield wait, data
+
+
+# -- recording live responses ------------------------------------------------------------
+
+
+class _Recorder:
+    """Collects a response's bytes with the arrival time of each event, then writes the file."""
+
+    def __init__(self, path: Path, started: float) -> None:
+        self._path = path
+        self._started = started
+        self._boundaries = EventBoundaries()
+        self._out = bytearray()
+        self._event = bytearray()
+        self._closed = False
+
+    def _mark(self) -> None:
+        self._out += timing_line(time.perf_counter() - self._started)
+        self._out += self._event
+        self._event.clear()
+
+    def feed(self, data: bytes) -> None:
+        start = 0
+        for end in self._boundaries.feed(data):
+            self._event += data[start:end]
+            start = end
+            self._mark()
+        self._event += data[start:]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._event:
+            self._mark()
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.write_bytes(bytes(self._out))
+
+
+class _TeeStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    def __init__(self, inner: Any, recorder: _Recorder) -> None:
+        self._inner = inner
+        self._recorder = recorder
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self._inner:
+            self._recorder.feed(data)
+            yield data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for data in self._inner:
+            self._recorder.feed(data)
+            yield data
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._recorder.close()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._recorder.close()
+
+
+#: Where a recording goes: a path, or a callable from the request and its number (0, 1, ...).
+Target: TypeAlias = (
+    "str | os.PathLike[str] | Callable[[httpx.Request, int], str | os.PathLike[str]]"
+)
+
+
+class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Send requests through a live transport and record each streaming answer.
+
+    Every 2xx answer labelled ``text/event-stream`` (or ``application/json``) is written to
+    ``target`` as it is read, byte for byte, with a ``: t=SECONDS`` comment line before each
+    event. ``target`` is a path or a callable ``(request, number) -> path``. The inner transport
+    defaults to httpx's own (``HTTPTransport``/``AsyncHTTPTransport``). ``recorded`` lists the
+    paths written.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._target = target
+        self._transport = transport
+        self._owned = transport is None  # ours to re-create after a close
+        self._count = itertools.count()
+        self.recorded: list[Path] = []
+
+    def _path(self, request: httpx.Request) -> Path:
+        number = next(self._count)
+        target = self._target
+        return Path(target(request, number) if callable(target) else target)
+
+    def _wrap(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
+        if response.is_success and media_type(response) in STREAM_CONTENT_TYPES:
+            path = self._path(request)
+            self.recorded.append(path)
+            response.stream = _TeeStream(response.stream, _Recorder(path, started))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            self._transport = httpx.HTTPTransport()
+        if not isinstance(self._transport, httpx.BaseTransport):
+            raise TypeError("an httpx.Client needs a sync inner transport to record through")
+        started = time.perf_counter()
+        response = self._transport.handle_request(request)
+        self._wrap(request, response, started)
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport()
+        if not isinstance(self._transport, httpx.AsyncBaseTransport):
+            raise TypeError(
+                "an httpx.AsyncClient needs an async inner transport to record through"
+            )
+        started = time.perf_counter()
+        response = await self._transport.handle_async_request(request)
+        self._wrap(request, response, started)
+        return response
+
+    def close(self) -> None:
+        inner = self._transport
+        if isinstance(inner, httpx.BaseTransport):
+            self._transport = None if self._owned else inner
+            inner.close()
+
+    async def aclose(self) -> None:
+        inner = self._transport
+        if isinstance(inner, httpx.AsyncBaseTransport):
+            self._transport = None if self._owned else inner
+            await inner.aclose()
+
+
+def record(
+    target: Target, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
+) -> RecordingTransport:
+    """A ``RecordingTransport``: ``httpx.Client(transport=record("answer.sse"))``."""
+    return RecordingTransport(target, transport)

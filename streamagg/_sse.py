@@ -2,8 +2,9 @@
 
 Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
 
-Events are httpx-sse's ``ServerSentEvent``. We do not reuse httpx-sse's line decoder because
-0.4.3 deviates from the spec in ways real streams hit (see ``../shared/STYLE.md``): it honours the
+Events are httpx-sse's ``ServerSentEvent``, imported when the first event object is made: the
+fold's own path uses plain tuples, so the core never loads httpx. We do not reuse httpx-sse's
+line decoder because 0.4.3 deviates from the spec in ways real streams hit: it honours the
 response charset instead of always decoding UTF-8, keeps a leading BOM, dispatches an empty event
 for a block with only ``id:``/``event:``/``retry:`` lines, accepts any ``int()`` text as ``retry``
 and forgets the reconnection time after each event. This decoder corrects all of them, and works
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from httpx_sse import ServerSentEvent
+if TYPE_CHECKING:
+    from httpx_sse import ServerSentEvent
 
 __all__ = ["SSEDecoder", "parse_sse"]
 
@@ -56,7 +59,8 @@ class SSEDecoder:
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Parse more bytes; return the events they complete."""
-        return [ServerSentEvent(*raw) for raw in self.feed_raw(data)]
+        event = _event_class()
+        return [event(*raw) for raw in self.feed_raw(data)]
 
     def close(self) -> list[ServerSentEvent]:
         """End of input. Returns no events: an event without its blank line is discarded."""
@@ -140,16 +144,25 @@ class SSEDecoder:
         # any other field is ignored
 
 
-def _pieces(source: bytes | Iterable[bytes]) -> Iterable[bytes]:
+def _event_class() -> type[ServerSentEvent]:
+    from httpx_sse import ServerSentEvent  # noqa: PLC0415 - see the module doc
+
+    return ServerSentEvent
+
+
+def _pieces(source: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable[bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return (bytes(source),)
     return source
 
 
-def parse_sse(source: bytes | Iterable[bytes]) -> Iterator[ServerSentEvent]:
+def parse_sse(
+    source: bytes | bytearray | memoryview | Iterable[bytes],
+) -> Iterator[ServerSentEvent]:
     """Parse an event stream given whole or as an iterable of byte pieces split anywhere."""
+    event = _event_class()
     decoder = SSEDecoder()
     for piece in _pieces(source):
         for raw in decoder.feed_raw(piece):
-            yield ServerSentEvent(*raw)
+            yield event(*raw)
     decoder.close()

@@ -1,0 +1,111 @@
+"""``StreamCassette``: the pytest plugin's transport, replaying a test's recordings or
+recording them from the live service."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._recording import RecordingTransport
+from ._replay_transport import ReplayTransport
+
+__all__ = ["RECORD_MODES", "RecordingMissingError", "StreamCassette"]
+
+#: ``StreamCassette`` modes: replay only; record what is missing; record everything again.
+RECORD_MODES = ("none", "missing", "all")
+
+
+class RecordingMissingError(LookupError):
+    """A request has no recording and recording is off."""
+
+
+class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A transport that answers the ``n``-th request of a test with ``<name>.sse`` (``n`` = 0)
+    or ``<name>.<n>.sse`` in ``directory``.
+
+    ``mode`` says what happens when a recording is missing: ``"none"`` raises
+    ``RecordingMissingError``; ``"missing"`` sends the request to the live service and records
+    the answer; ``"all"`` records every request again. ``live`` is the transport to the live
+    service (httpx's own by default). ``requests`` lists the requests, ``recorded`` the files
+    written.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        name: str,
+        *,
+        mode: str = "none",
+        timing: bool = False,
+        live: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"mode must be one of {RECORD_MODES}, not {mode!r}")
+        self.directory = Path(directory)
+        self.name = name
+        self.mode = mode
+        self.timing = timing
+        self.requests: list[httpx.Request] = []
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+        self._recorder = RecordingTransport(self._target, live)
+
+    @property
+    def recorded(self) -> list[Path]:
+        return self._recorder.recorded
+
+    def path(self, number: int) -> Path:
+        """The recording of request ``number`` (0 for the first)."""
+        return self.directory / (
+            f"{self.name}.sse" if number == 0 else f"{self.name}.{number}.sse"
+        )
+
+    def _target(self, request: httpx.Request, _: int) -> Path:
+        return self.path(request.extensions["streamagg_number"])
+
+    def _route(self, request: httpx.Request) -> tuple[Path, bool]:
+        """(the recording, whether to replay it)."""
+        with self._lock:
+            number = next(self._count)
+            self.requests.append(request)
+        path = self.path(number)
+        request.extensions["streamagg_number"] = number
+        if self.mode == "all" or (self.mode == "missing" and not path.exists()):
+            return path, False
+        if not path.exists():
+            raise RecordingMissingError(
+                f"no recording {path} for {request.method} {request.url}; "
+                "run pytest with --streamagg-record=missing to record it from the live service"
+            )
+        return path, True
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path, replay_it = self._route(request)
+        if replay_it:
+            return ReplayTransport(path, timing=self.timing).handle_request(request)
+        return self._recorder.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path, replay_it = self._route(request)
+        if replay_it:
+            return await ReplayTransport(path, timing=self.timing).handle_async_request(request)
+        return await self._recorder.handle_async_request(request)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on this cassette."""
+        return httpx.Client(transport=self, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on this cassette."""
+        return httpx.AsyncClient(transport=self, **kwargs)
+
+    def close(self) -> None:
+        self._recorder.close()
+
+    async def aclose(self) -> None:
+        await self._recorder.aclose()

@@ -1,0 +1,128 @@
+"""Merging the JSON data nobody has a rule for (provider extensions), for every fold.
+
+The fold owns what it merges: ``merge`` copies what it takes in, mutates only its own
+containers, and keeps two private kinds of value while a stream is folded, both turned into plain
+JSON by ``copy_json`` when a response is built:
+
+* ``TextPieces``: a string under a text-like key that keeps growing (joined once, at export,
+  so that appending costs the same at the millionth piece as at the first);
+* ``IndexedList``: a list of objects that all carry an integer ``index`` (OpenRouter's
+  ``reasoning_details``), with a map from index to entry so that merging an entry is a lookup,
+  not a search.
+
+The merge rules: null never replaces anything; strings under a text-like key concatenate, other
+scalars are replaced by the last value; objects merge key by key; lists of indexed objects merge
+entry by entry; other lists extend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["IndexedList", "TextPieces", "copy_json", "merge", "merge_into"]
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+class TextPieces:
+    """A concatenated string being built, joined on export."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, first: str, second: str) -> None:
+        self.parts = [first, second]
+
+
+class IndexedList:
+    """A list of objects keyed by their integer ``index``, in the order they first arrived."""
+
+    __slots__ = ("by_index", "items")
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        self.by_index: dict[int, dict[str, Any]] = {}
+        for item in items:
+            self.by_index.setdefault(item["index"], item)  # the first one with an index gets
+            # what later entries with that index bring
+
+
+def copy_json(value: Any) -> Any:
+    """A private copy of JSON data: containers are copied (merging mutates the ones a fold
+    keeps, and a response must not share them); ``TextPieces`` and ``IndexedList`` become plain
+    JSON."""
+    cls = value.__class__
+    if cls in _ATOMS:
+        return value
+    if cls is dict or isinstance(value, Mapping):
+        return {k: copy_json(v) for k, v in value.items()}
+    if cls is list:
+        return [copy_json(v) for v in value]
+    if cls is TextPieces:
+        return "".join(value.parts)
+    if cls is IndexedList:
+        return [copy_json(v) for v in value.items]
+    return value
+
+
+def _is_indexed(items: list[Any]) -> bool:
+    return bool(items) and all(
+        e.__class__ is dict and e.get("index").__class__ is int for e in items
+    )
+
+
+def _own(value: Any) -> Any:
+    """``value`` as a fold keeps it: copied, with indexed lists kept as ``IndexedList``."""
+    if value.__class__ is list and _is_indexed(value):
+        return IndexedList([_own(e) for e in value])
+    if isinstance(value, Mapping):
+        return {k: _own(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_own(v) for v in value]
+    return value
+
+
+def merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
+    """Merge ``new`` (not None) into ``old`` (owned by the fold, or None) under ``key``; return
+    the merged value, which the caller stores."""
+    if old is None:
+        return _own(new)
+    if new.__class__ is str:
+        if key in text_keys:
+            if old.__class__ is TextPieces:
+                old.parts.append(new)
+                return old
+            if old.__class__ is str:
+                return TextPieces(old, new)
+        return new
+    if old.__class__ is dict and isinstance(new, Mapping):
+        merge_into(old, new, text_keys)
+        return old
+    if new.__class__ is list:
+        cls = old.__class__
+        if cls is list and not old and _is_indexed(new):
+            old, cls = IndexedList(old), IndexedList
+        if cls is IndexedList:
+            if _is_indexed(new):
+                by_index = old.by_index
+                for entry in new:
+                    mine = by_index.get(entry["index"])
+                    if mine is None:
+                        mine = by_index[entry["index"]] = _own(entry)
+                        old.items.append(mine)
+                    else:
+                        merge_into(mine, entry, text_keys)
+                return old
+            old = old.items  # no longer all indexed: from now on, lists extend
+            cls = list
+        if cls is list:
+            old.extend(_own(v) for v in new)
+            return old
+    return _own(new)
+
+
+def merge_into(target: dict[str, Any], new: Mapping[str, Any], text_keys: frozenset[str]) -> None:
+    """Merge every non-null key of ``new`` into ``target`` (owned by the fold)."""
+    for k, v in new.items():
+        if v is not None:
+            target[k] = merge(target.get(k), v, k, text_keys)

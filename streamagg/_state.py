@@ -1,0 +1,650 @@
+"""The state of a chat-completion fold, and the rules that change it.
+
+Every rule lives next to the state it changes (the way h11 gives each body reader its own state):
+``ResponseState`` folds the top-level keys of a chunk, ``ChoiceState`` one choice and its delta,
+``ToolState`` one tool call, ``LogprobsState`` a choice's logprobs. Each has a ``build()`` that
+makes the response model. Bad input raises ``InvalidChunk`` naming the field; the ``Aggregator``
+turns it into ``MalformedChunkError`` with the partial response. Nothing else is caught: any
+other exception is a bug of ours and is never reported as the user's bad input.
+
+The rules, and why (every naive rule is broken by some real provider):
+
+* ``id``: first non-empty string. Azure's first chunk has ``id: ""``; some servers send a new id
+  on every chunk. ``created``: first non-zero. ``model``: first non-empty.
+* ``system_fingerprint``, ``service_tier``, ``prompt_logprobs``: last non-empty value.
+* ``usage``: last non-null object. OpenAI sends chunks after the usage chunk with ``usage: null``;
+  Perplexity repeats cumulative usage on every chunk (so: replace, never sum). Without any
+  top-level usage, ``x_groq.usage`` and then a usage found inside a choice are used.
+* ``extra``: last value that is not null, ``""`` or ``"{}"`` (servers send ``"{}"`` every chunk).
+* other top-level keys: last non-null wins (objects are updated key by key); ``obfuscation`` is
+  random padding and is dropped.
+* choices are keyed by ``index`` (missing means 0) and may arrive in any order.
+* ``role``: first non-empty (several providers repeat it in every delta: never concatenate).
+* ``content``, ``refusal``, ``reasoning_content``, ``reasoning``: None until a string arrives,
+  then concatenated. Content parts (Mistral): ``text`` extends content, ``thinking`` extends
+  ``reasoning``, other parts are kept in ``message.extensions["content_parts"]``.
+* tool calls: see ``ChoiceState.tool_call``.
+* ``finish_reason``: last non-empty value.
+* logprobs: ``content`` and ``refusal`` token lists extend.
+* any other key: ``streamagg._json.merge``.
+
+Performance conventions (the fold runs once per chunk; a stream has thousands of chunks):
+
+* Text is kept as lists of pieces and joined only in ``build()``: the cost of a chunk never grows
+  with the length of the response.
+* Types are checked with ``value.__class__ is str`` rather than ``isinstance``: JSON decoding only
+  ever produces the exact built-in types, and the identity test is the cheapest check there is.
+  Anything else (a ``Mapping`` from an SDK, say) takes the slower ``isinstance`` branch.
+* Keys nearly every chunk carries are read with direct ``get`` calls; a loop over all keys runs
+  only when a chunk (or choice, tool call, function) has a key outside that common set, which a
+  length comparison or ``issuperset`` detects without looping in Python.
+* Dispatch is flat ``if``/``elif`` on the key, most frequent first; no per-key handler tables
+  (a call through a dict of bound methods costs more than the comparisons it saves).
+* Deltas are only built when the caller asked for them (``out`` is not None).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._json import copy_json, merge, merge_into
+from ._models import (
+    STREAMING_ONLY_KEYS,
+    USAGE_COUNT_FIELDS,
+    USAGE_OBJECT_FIELDS,
+    ChatCompletionResponse,
+    Choice,
+    ContentDelta,
+    Delta,
+    FinishDelta,
+    FunctionCall,
+    Logprobs,
+    Message,
+    ReasoningDelta,
+    RefusalDelta,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    Usage,
+    UsageDelta,
+    known_fields,
+)
+
+__all__ = ["PADDING_KEYS", "ChoiceState", "InvalidChunk", "ResponseState", "build_usage"]
+
+#: Random padding some providers add to chunks to hide their length: never folded.
+PADDING_KEYS = frozenset({"obfuscation"})
+# The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
+_COMMON_TOP = frozenset(
+    {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
+)
+_COMMON_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
+_SKIPPED_DELTA_KEYS = STREAMING_ONLY_KEYS | PADDING_KEYS
+# Text fields besides ``content`` (whose plain strings take an inline fast path), with the name
+# an error gives them.
+_OTHER_TEXT_FIELDS = {k: f"delta.{k}" for k in ("reasoning_content", "reasoning", "refusal")}
+_TOOL_KEYS = known_fields(ToolCall) | STREAMING_ONLY_KEYS
+_FUNCTION_KEYS = known_fields(FunctionCall)
+_USAGE_FIELDS = frozenset(USAGE_COUNT_FIELDS + USAGE_OBJECT_FIELDS)
+
+
+class InvalidChunk(Exception):  # noqa: N818 - internal; surfaces as MalformedChunkError
+    """A field of a chunk has an impossible type. ``str(exc)`` names the field."""
+
+    def __init__(self, field: str, expected: str, value: Any) -> None:
+        super().__init__(f"{field} must be {expected}, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value.__class__ in (dict, list, str, int, float, bool):
+        return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+            value.__class__, "a number"
+        )
+    return type(value).__name__
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else ``InvalidChunk`` naming ``field``."""
+    if value.__class__ is dict or isinstance(value, Mapping):
+        return value
+    raise InvalidChunk(field, "an object", value)
+
+
+def _joined(parts: list[str] | None) -> str | None:
+    return None if parts is None else "".join(parts)
+
+
+def check_usage(value: Any, field: str) -> Mapping[str, Any]:
+    """A usage object, its counts integers and its details objects, or ``InvalidChunk``."""
+    usage = _mapping(value, field)
+    for name in USAGE_COUNT_FIELDS:
+        n = usage.get(name)
+        if n is not None and n.__class__ is not int:
+            raise InvalidChunk(f"{field}.{name}", "an integer", n)
+    for name in USAGE_OBJECT_FIELDS:
+        d = usage.get(name)
+        if d is not None and not isinstance(d, Mapping):
+            raise InvalidChunk(f"{field}.{name}", "an object", d)
+    return usage
+
+
+def build_usage(data: Mapping[str, Any]) -> Usage:
+    """The ``Usage`` model of a checked usage object (unknown keys in its extensions)."""
+    get = data.get
+    return Usage(
+        prompt_tokens=get("prompt_tokens"),
+        completion_tokens=get("completion_tokens"),
+        total_tokens=get("total_tokens"),
+        prompt_tokens_details=copy_json(get("prompt_tokens_details")),
+        completion_tokens_details=copy_json(get("completion_tokens_details")),
+        extensions={k: copy_json(v) for k, v in data.items() if k not in _USAGE_FIELDS},
+    )
+
+
+class ToolState:
+    """A tool call (or the legacy ``function_call``, whose ``key`` is None) being folded.
+
+    ``ChoiceState.tool_call`` decides which call a fragment belongs to and sets the call's
+    identity (id, type) as it does; the function and any other key are folded here."""
+
+    __slots__ = ("arguments", "choice", "extra", "function_extra", "id", "key", "name", "type")
+
+    def __init__(self, choice: int, key: int | None) -> None:
+        self.choice = choice
+        self.key = key
+        self.id = ""
+        self.type = ""
+        self.name = ""
+        self.arguments: list[str] = []
+        self.extra: dict[str, Any] = {}
+        self.function_extra: dict[str, Any] = {}
+
+    def fold_extra(self, entry: Mapping[str, Any], text_keys: frozenset[str]) -> None:
+        """The keys of a fragment besides ``index``/``id``/``type``/``function``."""
+        extra = self.extra
+        for k, v in entry.items():
+            if v is not None and k not in _TOOL_KEYS:
+                extra[k] = merge(extra.get(k), v, k, text_keys)
+
+    def fold_function(
+        self,
+        function: Any,
+        field: str,
+        text_keys: frozenset[str],
+        out: list[Delta] | None,
+    ) -> None:
+        """A fragment of the function: ``arguments`` pieces append, ``name`` first non-empty."""
+        if function.__class__ is not dict:
+            function = _mapping(function, field)
+        get = function.get
+        arguments = get("arguments")
+        if arguments is not None:
+            if arguments.__class__ is not str:
+                # Some servers send arguments as an object: keep it as JSON text.
+                arguments = json.dumps(arguments)
+            if arguments:
+                self.arguments.append(arguments)
+                if out is not None and self.key is not None:
+                    out.append(ToolCallArgumentsDelta(self.choice, self.key, arguments))
+        name = get("name")
+        if name and not self.name:
+            if name.__class__ is not str:
+                raise InvalidChunk(f"{field}.name", "a string", name)
+            self.name = name
+        if len(function) > (arguments is not None) + (name is not None):
+            merge_into(
+                self.function_extra,
+                {k: v for k, v in function.items() if k not in _FUNCTION_KEYS},
+                text_keys,
+            )
+
+    def function(self) -> FunctionCall:
+        return FunctionCall(
+            name=self.name,
+            arguments="".join(self.arguments),
+            extensions=copy_json(self.function_extra) if self.function_extra else {},
+        )
+
+    def build(self) -> ToolCall:
+        return ToolCall(
+            id=self.id,
+            type=self.type or "function",
+            function=self.function(),
+            extensions=copy_json(self.extra) if self.extra else {},
+        )
+
+
+class LogprobsState:
+    """A choice's logprobs: token lists extend, other keys merge."""
+
+    __slots__ = ("content", "extra", "refusal")
+
+    def __init__(self) -> None:
+        self.content: list[Any] | None = None
+        self.refusal: list[Any] | None = None
+        self.extra: dict[str, Any] = {}
+
+    def fold(self, logprobs: Any, text_keys: frozenset[str]) -> None:
+        if logprobs.__class__ is not dict:
+            logprobs = _mapping(logprobs, "choices[].logprobs")
+        for k, v in logprobs.items():
+            if v is None:
+                continue
+            if k == "content":
+                if v.__class__ is not list:
+                    raise InvalidChunk("choices[].logprobs.content", "a list", v)
+                if self.content is None:
+                    self.content = list(v)
+                else:
+                    self.content.extend(v)
+            elif k == "refusal":
+                if v.__class__ is not list:
+                    raise InvalidChunk("choices[].logprobs.refusal", "a list", v)
+                if self.refusal is None:
+                    self.refusal = list(v)
+                else:
+                    self.refusal.extend(v)
+            else:
+                self.extra[k] = merge(self.extra.get(k), v, k, text_keys)
+
+    def build(self) -> Logprobs | None:
+        if self.content is None and self.refusal is None and not self.extra:
+            return None  # only nulls were sent
+        return Logprobs(
+            content=None if self.content is None else list(self.content),
+            refusal=None if self.refusal is None else list(self.refusal),
+            extensions=copy_json(self.extra) if self.extra else {},
+        )
+
+
+class ChoiceState:
+    """One choice being folded: its message, tool calls, logprobs and finish reason."""
+
+    __slots__ = (
+        "content",
+        "delta_extra",
+        "extra",
+        "finish_reason",
+        "function_call",
+        "index",
+        "last_tool",
+        "logprobs",
+        "parts",
+        "reasoning",
+        "reasoning_content",
+        "refusal",
+        "role",
+        "text_keys",
+        "tool_ids",
+        "tools",
+        "usage",
+    )
+
+    def __init__(self, index: int, text_keys: frozenset[str]) -> None:
+        self.index = index
+        self.text_keys = text_keys
+        self.role = ""
+        self.content: list[str] | None = None
+        self.refusal: list[str] | None = None
+        self.reasoning_content: list[str] | None = None
+        self.reasoning: list[str] | None = None
+        self.tools: dict[int, ToolState] = {}
+        self.tool_ids: dict[str, ToolState] = {}
+        self.last_tool: ToolState | None = None
+        self.function_call: ToolState | None = None
+        self.logprobs: LogprobsState | None = None
+        self.finish_reason: str | None = None
+        self.parts: list[Any] = []
+        self.delta_extra: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+        self.usage: Mapping[str, Any] | None = None
+
+    def fold(self, choice: Mapping[str, Any], out: list[Delta] | None) -> None:
+        """One entry of a chunk's ``choices`` (already known to be an object)."""
+        get = choice.get
+        value = get("delta")
+        if value:
+            if value.__class__ is not dict:
+                value = _mapping(value, "choices[].delta")
+            self.fold_delta(value, out)
+        value = get("finish_reason")
+        if value:
+            if value.__class__ is not str:
+                raise InvalidChunk("choices[].finish_reason", "a string", value)
+            self.finish_reason = value
+            if out is not None:
+                out.append(FinishDelta(self.index, value))
+        value = get("logprobs")
+        if value:
+            logprobs = self.logprobs
+            if logprobs is None:
+                logprobs = self.logprobs = LogprobsState()
+            logprobs.fold(value, self.text_keys)
+        if not _COMMON_CHOICE.issuperset(choice):
+            self._fold_rare(choice, out)
+
+    def _fold_rare(self, choice: Mapping[str, Any], out: list[Delta] | None) -> None:
+        for key, value in choice.items():
+            if value is None or key in _COMMON_CHOICE:
+                continue
+            if key == "message":
+                # What a non-streaming body (or a server that ignored ``stream: true``) sends:
+                # it folds like one big delta.
+                self.fold_delta(_mapping(value, "choices[].message"), out)
+            elif key == "usage":
+                self.usage = check_usage(value, "choices[].usage")
+            else:
+                self.extra[key] = merge(self.extra.get(key), value, key, self.text_keys)
+
+    def fold_delta(self, delta: Mapping[str, Any], out: list[Delta] | None) -> None:
+        """A choice's ``delta`` (or whole ``message``)."""
+        for key, value in delta.items():
+            if value is None:
+                continue
+            if key == "content":
+                if value.__class__ is str:
+                    parts = self.content
+                    if parts is None:
+                        self.content = [value]
+                    else:
+                        parts.append(value)
+                    if out is not None and value:
+                        out.append(ContentDelta(self.index, value))
+                elif value.__class__ is list:
+                    self.fold_parts(value, out)
+                else:
+                    raise InvalidChunk("delta.content", "a string or a list of parts", value)
+            elif key == "role":
+                if value and not self.role:
+                    if value.__class__ is not str:
+                        raise InvalidChunk("delta.role", "a string", value)
+                    self.role = value
+            elif key == "tool_calls":
+                if value.__class__ is not list:
+                    raise InvalidChunk("delta.tool_calls", "a list", value)
+                for entry in value:
+                    self.tool_call(entry, out)
+            elif key in _OTHER_TEXT_FIELDS:
+                self.add_text(key, value, _OTHER_TEXT_FIELDS[key], out)
+            elif key == "function_call":
+                call = self.function_call
+                if call is None:
+                    call = self.function_call = ToolState(self.index, None)
+                call.fold_function(value, "delta.function_call", self.text_keys, out)
+            elif key not in _SKIPPED_DELTA_KEYS:
+                self.delta_extra[key] = merge(
+                    self.delta_extra.get(key), value, key, self.text_keys
+                )
+
+    def add_text(self, key: str, text: Any, field: str, out: list[Delta] | None) -> None:
+        """Extend the text field ``key`` (None until a string arrives) and report the delta.
+
+        ``content`` takes this path only from content parts; a plain content string is handled
+        inline in ``fold_delta``, the hottest path of all."""
+        if text.__class__ is not str:
+            raise InvalidChunk(field, "a string", text)
+        parts = getattr(self, key)
+        if parts is None:
+            setattr(self, key, [text])
+        else:
+            parts.append(text)
+        if out is not None and text:
+            index = self.index
+            if key == "content":
+                out.append(ContentDelta(index, text))
+            elif key == "refusal":
+                out.append(RefusalDelta(index, text))
+            else:
+                out.append(ReasoningDelta(index, text, key))
+
+    def fold_parts(self, parts: list[Any], out: list[Delta] | None) -> None:
+        """Content sent as typed parts (Mistral): ``text`` parts extend content, ``thinking``
+        parts extend ``reasoning``; other parts are kept in ``extensions["content_parts"]``."""
+        for entry in parts:
+            part = _mapping(entry, "delta.content[]")
+            kind = part.get("type")
+            if kind == "text" and part.get("text").__class__ is str:
+                self.add_text("content", part["text"], "delta.content[].text", out)
+            elif kind == "thinking":
+                thinking: Any = part.get("thinking")
+                pieces = [thinking] if thinking.__class__ is str else thinking
+                if pieces is not None and pieces.__class__ is not list:
+                    raise InvalidChunk("delta.content[].thinking", "a string or a list", pieces)
+                for piece in pieces or ():
+                    thought = piece.get("text") if isinstance(piece, Mapping) else piece
+                    self.add_text("reasoning", thought, "delta.content[].thinking[].text", out)
+            else:
+                self.parts.append(copy_json(part))
+
+    def tool_call(self, entry: Any, out: list[Delta] | None) -> None:
+        """Fold one tool-call fragment.
+
+        With an integer ``index`` (the OpenAI way; indices may be sparse, a chunk may carry
+        several fragments, even two for one index) the fragment belongs to that call. Without
+        one (Mistral sends whole calls with no ``index``): a known id picks its call; a new
+        non-empty id or function name starts a new call; anything else continues the most
+        recently started call.
+        """
+        if entry.__class__ is not dict:
+            entry = _mapping(entry, "delta.tool_calls[]")
+        get = entry.get
+        key = get("index")
+        call_id = get("id")
+        function = get("function")
+        kind = get("type")
+        if call_id and call_id.__class__ is not str:
+            raise InvalidChunk("delta.tool_calls[].id", "a string", call_id)
+        tools = self.tools
+        if key.__class__ is int:
+            call = tools.get(key)
+        else:
+            call = self.tool_ids.get(call_id) if call_id else None
+            if call is None and not call_id and not _has_name(function):
+                call = self.last_tool
+            if call is None:
+                key = max(tools) + 1 if tools else 0
+        if call is None:
+            call = tools[key] = ToolState(self.index, key)
+            self.last_tool = call
+            if out is not None:
+                name = function.get("name") if isinstance(function, Mapping) else None
+                out.append(ToolCallStart(self.index, key, call_id or None, name or None))
+        if call_id and not call.id:
+            call.id = call_id
+            self.tool_ids[call_id] = call
+        if kind and not call.type:
+            if kind.__class__ is not str:
+                raise InvalidChunk("delta.tool_calls[].type", "a string", kind)
+            call.type = kind
+        # Any key besides these four (or one of them null) sends the entry through the loop.
+        if len(entry) > (
+            (key is not None) + (call_id is not None) + (function is not None) + (kind is not None)
+        ):
+            call.fold_extra(entry, self.text_keys)
+        if function:
+            call.fold_function(function, "delta.tool_calls[].function", self.text_keys, out)
+
+    def build(self, keep_usage: bool) -> Choice:
+        extensions = copy_json(self.delta_extra) if self.delta_extra else {}
+        if self.parts:
+            extensions["content_parts"] = copy_json(self.parts)
+        fc = self.function_call
+        message = Message(
+            role=self.role or "assistant",
+            content=_joined(self.content),
+            refusal=_joined(self.refusal),
+            tool_calls=[self.tools[k].build() for k in sorted(self.tools)] or None,
+            function_call=None if fc is None else fc.function(),
+            reasoning_content=_joined(self.reasoning_content),
+            reasoning=_joined(self.reasoning),
+            extensions=extensions,
+        )
+        choice_extra = copy_json(self.extra) if self.extra else {}
+        if keep_usage and self.usage is not None:
+            choice_extra["usage"] = copy_json(self.usage)
+        return Choice(
+            index=self.index,
+            message=message,
+            finish_reason=self.finish_reason,
+            logprobs=None if self.logprobs is None else self.logprobs.build(),
+            extensions=choice_extra,
+        )
+
+
+def _has_name(function: Any) -> bool:
+    return isinstance(function, Mapping) and bool(function.get("name"))
+
+
+class ResponseState:
+    """The whole response being folded: the top-level keys and the choices by index."""
+
+    __slots__ = (
+        "choices",
+        "created",
+        "error",
+        "errored",
+        "extra",
+        "id",
+        "model",
+        "other",
+        "prompt_logprobs",
+        "service_tier",
+        "system_fingerprint",
+        "text_keys",
+        "usage",
+    )
+
+    def __init__(self, text_keys: frozenset[str]) -> None:
+        self.text_keys = text_keys
+        self.id = ""
+        self.created: int = 0
+        self.model: str | None = None
+        self.system_fingerprint: str | None = None
+        self.service_tier: str | None = None
+        self.prompt_logprobs: Any = None
+        self.usage: Mapping[str, Any] | None = None
+        self.extra: str | None = None
+        self.other: dict[str, Any] = {}
+        self.choices: dict[int, ChoiceState] = {}
+        self.error: Any = None
+        self.errored = False
+
+    def fold(self, chunk: Mapping[str, Any], out: list[Delta] | None) -> None:
+        """One ``chat.completion.chunk`` (already known to be an object)."""
+        get = chunk.get
+        if not self.id:
+            value = get("id")
+            if value:
+                if value.__class__ is not str:
+                    raise InvalidChunk("id", "a string", value)
+                self.id = value
+        if not self.created:
+            value = get("created")
+            if value:
+                if value.__class__ is not int:
+                    raise InvalidChunk("created", "an integer", value)
+                self.created = value
+        if self.model is None:
+            value = get("model")
+            if value:
+                if value.__class__ is not str:
+                    raise InvalidChunk("model", "a string", value)
+                self.model = value
+        value = get("system_fingerprint")
+        if value:
+            if value.__class__ is not str:
+                raise InvalidChunk("system_fingerprint", "a string", value)
+            self.system_fingerprint = value
+        value = get("usage")
+        if value is not None:
+            self.usage = check_usage(value, "usage")
+            if out is not None:
+                out.append(UsageDelta(build_usage(value)))
+        choices = get("choices")
+        if choices:
+            if choices.__class__ is not list:
+                raise InvalidChunk("choices", "a list", choices)
+            states = self.choices
+            for entry in choices:
+                choice = entry if entry.__class__ is dict else _mapping(entry, "choices[]")
+                index = choice.get("index")
+                state = states.get(index) if index.__class__ is int else None
+                if state is None:
+                    state = self._new_choice(index)
+                state.fold(choice, out)
+        if not _COMMON_TOP.issuperset(chunk):
+            self._fold_rare(chunk)
+
+    def _new_choice(self, index: Any) -> ChoiceState:
+        if index is None:
+            index = 0
+        elif index.__class__ is not int:
+            raise InvalidChunk("choices[].index", "an integer", index)
+        state = self.choices.get(index)
+        if state is None:
+            state = self.choices[index] = ChoiceState(index, self.text_keys)
+        return state
+
+    def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
+        for key, value in chunk.items():
+            if value is None or key in _COMMON_TOP or key in PADDING_KEYS:
+                continue
+            if key == "service_tier":
+                if value:
+                    if value.__class__ is not str:
+                        raise InvalidChunk("service_tier", "a string", value)
+                    self.service_tier = value
+            elif key == "prompt_logprobs":
+                if value:
+                    if value.__class__ is not list:
+                        raise InvalidChunk("prompt_logprobs", "a list", value)
+                    self.prompt_logprobs = value
+            elif key == "extra":
+                if value and value != "{}":
+                    self.extra = value if value.__class__ is str else json.dumps(value)
+            elif key == "error":
+                # Everything else in this chunk is folded first (OpenRouter sends usage with it).
+                self.error = value
+                self.errored = True
+            else:
+                other = self.other
+                old = other.get(key)
+                if old.__class__ is dict and isinstance(value, Mapping):
+                    old.update({k: copy_json(v) for k, v in value.items() if v is not None})
+                else:
+                    other[key] = copy_json(value)
+
+    def unfinished(self) -> list[int]:
+        """The indices of the choices without a finish reason."""
+        return sorted(i for i, c in self.choices.items() if not c.finish_reason)
+
+    def build(self) -> ChatCompletionResponse:
+        choices = self.choices
+        usage_data = self.usage
+        keep_choice_usage = True
+        if usage_data is None:
+            groq = self.other.get("x_groq")
+            if isinstance(groq, dict) and isinstance(groq.get("usage"), dict):
+                usage_data = groq["usage"]
+        if usage_data is None:
+            for index in sorted(choices):
+                if choices[index].usage is not None:
+                    usage_data = choices[index].usage
+                    keep_choice_usage = False
+                    break
+        return ChatCompletionResponse(
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            system_fingerprint=self.system_fingerprint,
+            service_tier=self.service_tier,
+            choices=[choices[i].build(keep_choice_usage) for i in sorted(choices)],
+            usage=None if usage_data is None else build_usage(usage_data),
+            prompt_logprobs=copy_json(self.prompt_logprobs),
+            extra=self.extra,
+            extensions=copy_json(self.other),
+        )
