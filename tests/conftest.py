@@ -1,19 +1,18 @@
-"""Shared fixtures: recorded streams and a real HTTP server on loopback that sends them."""
+"""Shared fixtures: a real HTTP server on loopback that sends the recorded streams. Shared data
+and helpers live in ``helpers.py``, hypothesis strategies in ``strategies.py``."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
-STREAMS = Path(__file__).parent / "streams"
+from .helpers import STREAMS
 
 # The package's own pytest plugin (its entry point is switched off in pyproject.toml, see there).
 pytest_plugins = ["streamagg._pytest_plugin"]
@@ -87,39 +86,3 @@ def server() -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body for ``httpx.MockTransport`` (sync and async) sent in ``size``-byte
-    pieces; after ``fail_after`` bytes it raises ``fault`` (a dropped connection, a timeout)."""
-
-    def __init__(
-        self,
-        body: bytes,
-        size: int = 3,
-        *,
-        fail_after: int | None = None,
-        fault: Exception | None = None,
-    ) -> None:
-        self.body = body
-        self.size = size
-        self.fail_after = fail_after
-        self.fault = fault
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        end = len(self.body) if self.fail_after is None else self.fail_after
-        for i in range(0, end, self.size):
-            yield self.body[i : min(i + self.size, end)]
-        if self.fault is not None:
-            raise self.fault
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in self:
-            yield piece
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 import streamagg
 
 
@@ -20,3 +25,36 @@ def test_all_is_exactly_the_public_names() -> None:
 def test_version_is_a_string() -> None:
     """``__version__`` is a dotted version string."""
     assert streamagg.__version__.count(".") == 2
+
+
+def test_the_core_imports_without_httpx() -> None:
+    """Models, converter, SSE decoder, fold and replay work with httpx unavailable; the app
+    layer is loaded only when one of its names is used."""
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None\n"  # any import of httpx now fails
+        "import streamagg, streamagg._fold, streamagg._sse, streamagg._convert\n"
+        'r = streamagg.replay(b\'data: {"choices": [{"finish_reason": "stop"}]}\\n\\n\')\n'
+        "assert streamagg.to_dict(r)['choices'][0]['finish_reason'] == 'stop'\n"
+        "try:\n"
+        "    streamagg.stream\n"
+        "except ImportError:\n"
+        "    print('app layer needs httpx')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "app layer needs httpx"
+
+
+def test_app_names_load_on_first_use() -> None:
+    """The lazily loaded names are the real objects, and ``dir()`` lists them."""
+    from streamagg._app import chat
+    from streamagg._http import HTTPStatusError
+
+    assert streamagg.chat is chat
+    assert streamagg.HTTPStatusError is HTTPStatusError
+    assert {"chat", "stream", "HTTPStatusError"} <= set(dir(streamagg))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        streamagg.nope  # noqa: B018

@@ -14,11 +14,10 @@ import pytest
 import streamagg
 from streamagg import ContentDelta, Delta, ToolCallStart
 
-from .conftest import STREAMS, Pieces
+from .helpers import PAYLOAD, STREAMS, Pieces
 
 PLAIN = (STREAMS / "openai-python__plain-content.sse").read_bytes()
 TOOLS = (STREAMS / "openai-python__parallel-tool-calls.sse").read_bytes()
-PAYLOAD = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 TWINS = ["sync", "async"]
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -54,7 +53,7 @@ def run(
             httpx.AsyncClient(transport=transport) as client,
             streamagg.achat(client, "http://test/v1", PAYLOAD, **chat_kw) as s,
         ):
-            items = [x async for x in (s.atext() if text else s)]
+            items = [x async for x in (s.text() if text else s)]
             return items, s.response
 
     return anyio.run(main)
@@ -380,3 +379,44 @@ def test_deltas_are_the_aggregators() -> None:
         expected += agg.feed_event(event)
     deltas, _ = run("sync", sse(TOOLS, size=7))
     assert deltas == expected
+
+
+@pytest.mark.parametrize("how", ["break", "empty"])
+def test_finish_after_leaving_the_block_is_a_clear_error(how: str) -> None:
+    """Reading a stream after its ``with`` block was left early says so, with what arrived as
+    ``.partial`` (not a raw ``StreamClosed`` or a file-descriptor error)."""
+    with (
+        httpx.Client(transport=httpx.MockTransport(sse(TOOLS))) as client,
+        streamagg.chat(client, "http://test/v1", PAYLOAD) as s,
+    ):
+        if how == "break":
+            for _ in s:
+                break
+    with pytest.raises(streamagg.StreamInterruptedError, match="closed before it ended") as info:
+        s.finish()
+    partial = info.value.partial
+    assert isinstance(partial, streamagg.ChatCompletionResponse)
+    assert bool(partial.id) is (how == "break")  # the first event arrived before the break
+    with pytest.raises(streamagg.StreamInterruptedError):
+        s.response  # noqa: B018 - the same error again
+
+
+@pytest.mark.anyio
+async def test_leaving_async_with_closes_the_delta_generator() -> None:
+    """Leaving ``async with`` closes the delta generator (and its byte iterator), so nothing
+    is left for the garbage collector; reading afterwards is a clear error."""
+    stream = Pieces(TOOLS)
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=stream)
+    )
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        streamagg.achat(client, "http://test/v1", PAYLOAD) as s,
+    ):
+        deltas = aiter(s)
+        await anext(deltas)
+    assert stream.closed
+    with pytest.raises(StopAsyncIteration):
+        await anext(deltas)
+    with pytest.raises(streamagg.StreamInterruptedError, match="closed before it ended"):
+        await s.finish()

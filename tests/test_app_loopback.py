@@ -12,15 +12,9 @@ import pytest
 import streamagg
 from streamagg import ContentDelta
 
-from .conftest import STREAMS
+from .helpers import PAYLOAD, SAMPLE, STREAMS
 
-PAYLOAD = {"model": "gpt-4o", "messages": []}
-NAMES = [
-    "openai-python__plain-content",
-    "openai-python__n3-choices",
-    "openai-python__parallel-tool-calls",
-    "vercel-ai__deepseek-reasoner-text",
-]
+NAMES = SAMPLE
 
 
 def pool(client: httpx.Client | httpx.AsyncClient) -> Any:
@@ -48,7 +42,7 @@ async def test_async_stream_over_a_real_socket(server: str, name: str) -> None:
         httpx.AsyncClient() as client,
         streamagg.achat(client, f"{server}/{name}?piece=41&pause=0.0005", PAYLOAD) as s,
     ):
-        text = "".join([t async for t in s.atext()])
+        text = "".join([t async for t in s.text()])
     assert s.response == streamagg.replay(STREAMS / f"{name}.sse")
     assert text == (s.response.choices[0].message.content or "")
 

@@ -6,13 +6,15 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from streamagg._cli import main
 
-STREAMS = Path(__file__).parent / "streams"
+from .helpers import STREAMS
+
 PLAIN = STREAMS / "openai-python__plain-content.sse"
 
 
@@ -108,19 +110,20 @@ def test_replay_text_realtime_honours_timing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``--realtime`` waits the recorded gaps between events."""
-    from streamagg import _cli, replay
+    from streamagg import replay
     from streamagg.testing import synthesize
 
     recording = tmp_path / "timed.sse"
     recording.write_bytes(synthesize(replay(PLAIN), chunk_size=40, interval=0.2))
     waits: list[float] = []
-    monkeypatch.setattr(_cli.time, "sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", waits.append)
     assert main(["replay", "--text", "--realtime", str(recording)]) == 0
     assert waits
     assert all(abs(w - 0.2) < 1e-9 for w in waits)
     assert "San Francisco" in capsys.readouterr().out
+    before = len(waits)
     assert main(["replay", "--text", str(recording)]) == 0
-    assert len(waits) == len(waits[:])  # no new waits without --realtime
+    assert len(waits) == before  # no new waits without --realtime
 
 
 def test_replay_text_without_done(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import attrs
 import cattrs
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 import streamagg
 from streamagg import (
     ChatCompletionResponse,
     Choice,
     FunctionCall,
-    Logprobs,
     Message,
     ToolCall,
     Usage,
@@ -25,90 +22,10 @@ from streamagg import (
 )
 from streamagg._convert import make_converter
 
-_json_leaf = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8)
-_json = st.recursive(
-    _json_leaf,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
+from .strategies import any_responses
 
 
-def _extensions(model: type) -> st.SearchStrategy[dict[str, Any]]:
-    """Extension keys for ``model``: anything but its own field names (and ``index``)."""
-    known = {a.name for a in attrs.fields(model)} | {"index"}
-    keys = st.text(min_size=1, max_size=8).filter(lambda k: k not in known)
-    return st.dictionaries(keys, _json, max_size=3)
-
-
-_opt_text = st.none() | st.text(max_size=12)
-_function = st.builds(
-    FunctionCall,
-    name=st.text(max_size=6),
-    arguments=st.text(max_size=12),
-    extensions=_extensions(FunctionCall),
-)
-_tool = st.builds(
-    ToolCall,
-    id=st.text(max_size=6),
-    type=st.just("function"),
-    function=_function,
-    extensions=_extensions(ToolCall),
-)
-_token = st.fixed_dictionaries({"token": st.text(max_size=4), "logprob": st.floats(-10, 0)})
-_message = st.builds(
-    Message,
-    role=st.sampled_from(["assistant", "tool"]),
-    content=_opt_text,
-    refusal=_opt_text,
-    tool_calls=st.none() | st.lists(_tool, min_size=1, max_size=3),
-    function_call=st.none() | _function,
-    reasoning_content=_opt_text,
-    reasoning=_opt_text,
-    extensions=_extensions(Message),
-)
-_choice = st.builds(
-    Choice,
-    index=st.integers(0, 5),
-    message=_message,
-    finish_reason=st.none() | st.sampled_from(["stop", "length", "tool_calls"]),
-    logprobs=st.none()
-    | st.builds(
-        Logprobs,
-        content=st.none() | st.lists(_token, max_size=3),
-        refusal=st.none() | st.lists(_token, max_size=3),
-    ),
-    extensions=_extensions(Choice),
-)
-_count = st.none() | st.integers(0, 10**6)
-_usage = st.builds(
-    Usage,
-    prompt_tokens=_count,
-    completion_tokens=_count,
-    total_tokens=_count,
-    prompt_tokens_details=st.none()
-    | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    completion_tokens_details=st.none()
-    | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-    extensions=_extensions(Usage),
-)
-responses = st.builds(
-    ChatCompletionResponse,
-    id=st.text(max_size=8),
-    created=st.integers(0, 2**40),
-    model=_opt_text,
-    system_fingerprint=_opt_text,
-    service_tier=_opt_text,
-    choices=st.lists(_choice, max_size=3),
-    usage=st.none() | _usage,
-    prompt_logprobs=st.none() | st.lists(_json, max_size=2),
-    extra=_opt_text,
-    extensions=_extensions(ChatCompletionResponse),
-)
-
-
-@given(responses)
+@given(any_responses)
 def test_property_round_trip(response: ChatCompletionResponse) -> None:
     """``from_dict(to_dict(r)) == r`` for any response the models allow, also through JSON."""
     d = to_dict(response)

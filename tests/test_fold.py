@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 from httpx_sse import ServerSentEvent
 from hypothesis import given
@@ -236,9 +238,8 @@ def test_content_none_until_a_string_arrives() -> None:
 @pytest.mark.parametrize("key", ["content", "refusal", "reasoning_content", "reasoning"])
 def test_text_fields_concatenated(key: str) -> None:
     """Content, refusal and both reasoning keys concatenate, each under its own key."""
-    m = message(
-        chunk(delta(**{key: "a"})), chunk(delta(**{key: None})), chunk(delta(**{key: "b"}))
-    )
+    pieces: list[dict[str, Any]] = [{key: "a"}, {key: None}, {key: "b"}]
+    m = message(*(chunk(delta(0, None, **p)) for p in pieces))
     assert getattr(m, key) == "ab"
     for other in {"content", "refusal", "reasoning_content", "reasoning"} - {key}:
         assert getattr(m, other) is None
@@ -542,6 +543,7 @@ def test_message_key_folds_like_a_delta() -> None:
         ],
     }
     m = fold([body]).choices[0].message
+    assert m.tool_calls is not None
     assert (m.content, m.tool_calls[0].id) == ("hi", "a")
 
 
@@ -722,51 +724,114 @@ def test_malformed_chunk_error_not_a_json_object(data: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "field"),
     [
-        {"choices": "x"},
-        {"choices": ["x"]},
-        {"choices": [{"index": "0", "delta": {}}]},
-        {"choices": [{"delta": "x"}]},
-        {"choices": [{"delta": {"content": 5}}]},
-        {"choices": [{"delta": {"content": [5]}}]},
-        {"choices": [{"delta": {"content": [{"type": "thinking", "thinking": [5]}]}}]},
-        {"choices": [{"delta": {"role": 5}}]},
-        {"choices": [{"delta": {"refusal": 5}}]},
-        {"choices": [{"delta": {"tool_calls": {}}}]},
-        {"choices": [{"delta": {"tool_calls": ["x"]}}]},
-        {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": 5}]}}]},
-        {"choices": [{"delta": {"tool_calls": [{"index": 0, "type": 5}]}}]},
-        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": 5}}]}}]},
-        {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": "f"}]}}]},
-        {"choices": [{"finish_reason": 5}]},
-        {"choices": [{"logprobs": {"content": 5}}]},
-        {"choices": [{"logprobs": {"refusal": "abc"}}]},
-        {"prompt_logprobs": {"a": 1}},
-        {"usage": {"prompt_tokens_details": [1]}},
-        {"id": 5},
-        {"created": "now"},
-        {"model": 5},
-        {"system_fingerprint": 5},
-        {"service_tier": 5},
-        {"usage": 5},
-        {"usage": {"prompt_tokens": "5"}},
+        ({"choices": "x"}, "choices must be a list, not a string"),
+        ({"choices": ["x"]}, "choices[] must be an object, not a string"),
+        ({"choices": [{"index": "0", "delta": {}}]}, "choices[].index must be an integer"),
+        ({"choices": [{"index": [0]}]}, "choices[].index must be an integer, not a list"),
+        ({"choices": [{"delta": "x"}]}, "choices[].delta must be an object"),
+        ({"choices": [{"message": 5}]}, "choices[].message must be an object"),
+        ({"choices": [{"delta": {"content": 5}}]}, "delta.content must be a string or a list"),
+        ({"choices": [{"delta": {"content": [5]}}]}, "delta.content[] must be an object"),
+        (
+            {"choices": [{"delta": {"content": [{"type": "thinking", "thinking": [5]}]}}]},
+            "delta.content[].thinking[].text must be a string",
+        ),
+        (
+            {"choices": [{"delta": {"content": [{"type": "thinking", "thinking": 5}]}}]},
+            "delta.content[].thinking must be a string or a list",
+        ),
+        ({"choices": [{"delta": {"role": 5}}]}, "delta.role must be a string"),
+        ({"choices": [{"delta": {"refusal": 5}}]}, "delta.refusal must be a string"),
+        ({"choices": [{"delta": {"reasoning": {}}}]}, "delta.reasoning must be a string"),
+        ({"choices": [{"delta": {"tool_calls": {}}}]}, "delta.tool_calls must be a list"),
+        ({"choices": [{"delta": {"tool_calls": ["x"]}}]}, "delta.tool_calls[] must be an"),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": 5}]}}]},
+            "delta.tool_calls[].id must be a string, not a number",
+        ),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"id": {"x": 1}}]}}]},
+            "delta.tool_calls[].id must be a string, not an object",
+        ),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"index": 0, "type": 5}]}}]},
+            "tool_calls[].type must be a string",
+        ),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": 5}}]}}]},
+            "delta.tool_calls[].function.name must be a string",
+        ),
+        (
+            {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": "f"}]}}]},
+            "delta.tool_calls[].function must be an object",
+        ),
+        ({"choices": [{"delta": {"function_call": "f"}}]}, "delta.function_call must be an"),
+        ({"choices": [{"finish_reason": 5}]}, "choices[].finish_reason must be a string"),
+        ({"choices": [{"logprobs": "x"}]}, "choices[].logprobs must be an object"),
+        ({"choices": [{"logprobs": {"content": 5}}]}, "choices[].logprobs.content must be a"),
+        ({"choices": [{"logprobs": {"refusal": "abc"}}]}, "choices[].logprobs.refusal must be"),
+        ({"choices": [{"usage": []}]}, "choices[].usage must be an object, not a list"),
+        ({"choices": [{"usage": "x"}]}, "choices[].usage must be an object, not a string"),
+        ({"prompt_logprobs": {"a": 1}}, "prompt_logprobs must be a list"),
+        ({"usage": {"prompt_tokens_details": [1]}}, "usage.prompt_tokens_details must be an"),
+        ({"id": 5}, "id must be a string"),
+        ({"created": "now"}, "created must be an integer"),
+        ({"model": 5}, "model must be a string"),
+        ({"system_fingerprint": 5}, "system_fingerprint must be a string"),
+        ({"service_tier": 5}, "service_tier must be a string"),
+        ({"usage": 5}, "usage must be an object, not a number"),
+        ({"usage": {"prompt_tokens": "5"}}, "usage.prompt_tokens must be an integer"),
     ],
 )
-def test_malformed_chunk_error_impossible_types(bad: dict[str, Any]) -> None:
-    """A field with an impossible type is a typed error, never a crash from deep inside."""
+def test_malformed_chunk_error_impossible_types(bad: dict[str, Any], field: str) -> None:
+    """A field with an impossible type is a typed error whose message names the field, never a
+    crash from deep inside; what was folded before stays in ``.partial``."""
     agg = Aggregator()
     agg.feed({"choices": [delta(content="kept")]})
     with pytest.raises(MalformedChunkError) as info:
         agg.feed(bad)
+    assert field in str(info.value)
     assert info.value.raw is not None
     assert info.value.partial.choices[0].message.content == "kept"
 
 
+def test_a_bug_of_ours_is_not_reported_as_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only bad input becomes ``MalformedChunkError``: an exception raised by a bug in the fold
+    itself propagates as it is."""
+    from streamagg._state import ChoiceState
+
+    def broken(self: ChoiceState, delta: Any, out: Any) -> None:
+        raise AttributeError("a bug")
+
+    monkeypatch.setattr(ChoiceState, "fold_delta", broken)
+    with pytest.raises(AttributeError, match="a bug"):
+        Aggregator().feed({"choices": [delta(content="x")]})
+
+
 def test_errors_share_a_base_class() -> None:
-    """Every error is a ``StreamError`` carrying ``.partial``."""
-    for cls in (UpstreamError, IncompleteStreamError, MalformedChunkError):
-        assert issubclass(cls, StreamError)
+    """Every fold error is a ``StreamError`` carrying ``.partial``, the response so far."""
+    partial = streamagg.ChatCompletionResponse(id="so-far")
+    errors: list[StreamError[streamagg.ChatCompletionResponse]] = [
+        UpstreamError("u", error={"message": "x"}, partial=partial),
+        IncompleteStreamError("i", partial=partial),
+        streamagg.StreamInterruptedError("s", partial=partial),
+        MalformedChunkError("m", raw="x", partial=partial),
+        streamagg.ContentTypeError("c", content_type="text/html", partial=partial),
+    ]
+    for error in errors:
+        assert isinstance(error, StreamError)
+        assert error.partial is partial
+    agg = Aggregator()
+    agg.feed({"id": "so-far", "choices": [delta(content="a")]})
+    for bad in ({"choices": 5}, {"error": {"message": "boom"}}):
+        with pytest.raises(StreamError) as info:
+            Aggregator().feed(bad)
+        assert isinstance(info.value.partial, streamagg.ChatCompletionResponse)
+    with pytest.raises(IncompleteStreamError) as incomplete:
+        agg.result()
+    assert incomplete.value.partial.id == "so-far"
 
 
 def test_fold_accepts_pydantic_like_chunks() -> None:
@@ -971,10 +1036,78 @@ def test_property_any_input_gives_a_typed_error_or_a_response(chunks: list[Any])
         agg.result()
 
 
-def _feed_or_error(agg: Aggregator, chunk: Any) -> StreamError | None:
+def _feed_or_error(agg: Aggregator, chunk: Any) -> StreamError[Any] | None:
     """Feed one chunk; the typed error it raised, if any (any other exception escapes)."""
     try:
         agg.feed(chunk)
     except (MalformedChunkError, UpstreamError) as exc:
         return exc
     return None
+
+
+def test_input_after_the_end_is_ignored_by_every_feed_method() -> None:
+    """After ``[DONE]`` (or ``feed_done()``), ``feed``, ``feed_event``, ``receive`` and
+    ``receive_chunk`` fold nothing and give no deltas."""
+    agg = done(chunk(delta(content="a", finish="stop")))
+    more = chunk(delta(content="b"))
+    assert agg.feed(more) == []
+    assert agg.feed_event(ServerSentEvent(data=json.dumps(more))) == []
+    assert agg.receive("message", json.dumps(more), []) is True
+    assert agg.receive_chunk(more, None) is True
+    assert agg.receive("error", '{"error": "late"}', None) is True
+    assert agg.result().choices[0].message.content == "a"
+
+
+def test_after_an_error_the_stream_has_ended() -> None:
+    """An error chunk ends the stream: later chunks are ignored, ``result()`` re-raises."""
+    agg = Aggregator()
+    with pytest.raises(UpstreamError):
+        agg.feed(chunk(delta(content="a"), error={"message": "boom"}))
+    assert agg.feed(chunk(delta(content="b"))) == []
+    with pytest.raises(UpstreamError, match="boom") as info:
+        agg.result()
+    assert info.value.partial.choices[0].message.content == "a"
+
+
+def test_afold_folds_an_async_iterable() -> None:
+    """``afold`` is the async twin of ``fold`` (an ``openai.AsyncStream``, say)."""
+    chunks = [chunk(delta(content="a")), chunk(delta(content="b", finish="stop"))]
+
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        for c in chunks:
+            yield c
+
+    assert anyio.run(streamagg.afold, source()) == fold(chunks)
+
+
+def test_every_entry_point_takes_text_keys() -> None:
+    """``text_keys`` changes which extension strings concatenate, the same way in ``fold``,
+    ``afold``, ``replay`` and the ``Aggregator``."""
+    chunks = [
+        chunk(delta(note="a")),
+        chunk(delta(note="b", finish="stop")),
+    ]
+    raw = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        for c in chunks:
+            yield c
+
+    def note(response: streamagg.ChatCompletionResponse) -> Any:
+        return response.choices[0].message.extensions["note"]
+
+    assert note(fold(chunks)) == note(streamagg.replay(raw)) == "b"
+    keys = {"note"}
+    assert note(fold(chunks, text_keys=keys)) == "ab"
+    assert note(anyio.run(lambda: streamagg.afold(source(), text_keys=keys))) == "ab"
+    assert note(streamagg.replay(raw, text_keys=keys)) == "ab"
+
+
+@pytest.mark.parametrize("name", ["message", "done", "completion", "error"])
+def test_done_ends_the_stream_under_any_event_name(name: str) -> None:
+    """``data: [DONE]`` ends the stream whatever the event is called."""
+    agg = Aggregator()
+    agg.feed(chunk(delta(content="a")))
+    assert agg.receive(name, "[DONE]", None) is True
+    assert agg.done
+    assert agg.result().choices[0].message.content == "a"

@@ -1,16 +1,18 @@
-"""The httpx adapters over ``httpx.MockTransport``: corrected httpx-sse ingestion."""
+"""The HTTP layer's rules (``streamagg._http``): which answers carry a stream, and the error for
+those that do not."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from httpx_sse import SSEError
 
 import streamagg
+from streamagg._http import STREAM_CONTENT_TYPES, HTTPStatusError, content_type_error, media_type
 
-from .conftest import Pieces
+from .helpers import PAYLOAD, Pieces
 
-BODY = '\ufeffdata: {"a": "héllo"}\n\nid: 1\n\ndata: x\n\n'.encode()
+CHUNK = '{"choices": [{"index": 0, "delta": {"content": "héllo"}, "finish_reason": "stop"}]}'
+BODY = f"\ufeffdata: {CHUNK}\n\nid: 1\n\ndata: [DONE]\n\n".encode()
 
 
 def transport(body: bytes, content_type: str | None) -> httpx.MockTransport:
@@ -26,45 +28,80 @@ def transport(body: bytes, content_type: str | None) -> httpx.MockTransport:
     "content_type",
     ["text/event-stream", "text/event-stream; charset=latin-1", "application/json"],
 )
-def test_connect_sse_parses_by_the_spec(content_type: str) -> None:
-    """Always UTF-8 (whatever the charset says), BOM stripped, no empty-data event; a stream
-    labelled application/json (proxies relabel) works."""
+def test_stream_decodes_utf8_whatever_the_charset_says(content_type: str) -> None:
+    """Always UTF-8 (whatever the charset says), BOM stripped; a stream labelled
+    application/json (proxies relabel) works."""
     with (
         httpx.Client(transport=transport(BODY, content_type)) as client,
-        streamagg.connect_sse(client, "GET", "http://test/") as source,
+        streamagg.stream(client, "POST", "http://test/", json=PAYLOAD) as s,
     ):
-        events = [(e.data, e.id) for e in source.iter_sse()]
-    assert events == [('{"a": "héllo"}', ""), ("x", "1")]
+        assert "".join(s.text()) == "héllo"
 
 
-@pytest.mark.anyio
-async def test_aconnect_sse_parses_by_the_spec() -> None:
-    """The async twin gives the same events."""
-    async with (
-        httpx.AsyncClient(transport=transport(BODY, "application/json")) as client,
-        streamagg.aconnect_sse(client, "GET", "http://test/") as source,
-    ):
-        events = [(e.data, e.id) async for e in source.aiter_sse()]
-    assert events == [('{"a": "héllo"}', ""), ("x", "1")]
+def test_caller_headers_win_over_the_defaults() -> None:
+    """``Accept`` defaults to ``text/event-stream`` but a caller's own header is kept."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["accept"])
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=BODY)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        for headers in ({}, {"Accept": "application/json"}):
+            with streamagg.stream(client, "GET", "http://t/", headers=headers) as s:
+                s.finish()
+    assert seen == ["text/event-stream", "application/json"]
+
+
+@pytest.mark.parametrize(
+    ("header", "media"),
+    [
+        ("text/event-stream; charset=utf-8", "text/event-stream"),
+        (" Application/JSON ", "application/json"),
+        (None, ""),
+    ],
+)
+def test_media_type_is_lower_case_without_parameters(header: str | None, media: str) -> None:
+    """The media type ignores parameters, case and surrounding space."""
+    headers = {"content-type": header} if header is not None else {}
+    assert media_type(httpx.Response(200, headers=headers)) == media
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", None])
 def test_other_content_types_rejected_naming_the_type(content_type: str | None) -> None:
-    """A body that is not labelled as an event stream is a clear error naming its type."""
-    with (
-        httpx.Client(transport=transport(BODY, content_type)) as client,
-        streamagg.connect_sse(client, "GET", "http://test/") as source,
-        pytest.raises(SSEError, match=repr(content_type.split(";")[0]) if content_type else "no"),
-    ):
-        list(source.iter_sse())
+    """A 2xx answer labelled neither as a stream nor JSON is a ``ContentTypeError`` naming its
+    type (or saying there is none), with the partial response."""
+    headers = {"content-type": content_type} if content_type else {}
+    partial = streamagg.ChatCompletionResponse()
+    error = content_type_error(httpx.Response(200, headers=headers), partial)
+    assert isinstance(error, streamagg.ContentTypeError)
+    assert error.partial is partial
+    assert ("'text/html'" if content_type else "no content type") in str(error)
+    for media in STREAM_CONTENT_TYPES:
+        assert content_type_error(httpx.Response(200, headers={"content-type": media}), 1) is None
 
 
-@pytest.mark.anyio
-async def test_async_rejects_other_content_types() -> None:
-    """The async twin checks the content type too."""
-    async with (
-        httpx.AsyncClient(transport=transport(BODY, "text/plain")) as client,
-        streamagg.aconnect_sse(client, "GET", "http://test/") as source,
-    ):
-        with pytest.raises(SSEError, match="text/plain"):
-            [e async for e in source.aiter_sse()]
+@pytest.mark.parametrize(
+    ("body", "detail", "error"),
+    [
+        (b'{"error": {"message": "bad key", "type": "auth"}}', "bad key", {"message": "bad key"}),
+        (b'{"error": "overloaded"}', "overloaded", "overloaded"),
+        (b"<html>oops</html>", "<html>oops</html>", None),
+        (b"", "Too Many Requests", None),
+        (b"[" * 100_000, "[[[", None),
+    ],
+)
+def test_status_error_parses_the_body(body: bytes, detail: str, error: object) -> None:
+    """The message shows the error's message (or the start of the body, or the reason); ``body``
+    is the parsed JSON or the text, even for JSON nested too deeply to parse."""
+    request = httpx.Request("POST", "http://t/")
+    response = httpx.Response(429, content=body, request=request)
+    exc = HTTPStatusError.from_response(response, partial=None)
+    assert isinstance(exc, httpx.HTTPStatusError)
+    assert isinstance(exc, streamagg.StreamError)
+    assert exc.status_code == 429
+    assert detail in str(exc)
+    if isinstance(error, dict):
+        assert exc.error["message"] == error["message"]
+    else:
+        assert exc.error == error

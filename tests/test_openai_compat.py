@@ -8,7 +8,7 @@ import pytest
 
 import streamagg
 
-from .conftest import STREAMS
+from .helpers import STREAMS
 
 openai_types = pytest.importorskip("openai.types.chat")
 

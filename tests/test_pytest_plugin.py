@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from .conftest import STREAMS
+from .helpers import STREAMS
 
 pytest_plugins = ["pytester"]
 

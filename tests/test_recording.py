@@ -14,7 +14,7 @@ from streamagg._recording import (
     timing_line,
 )
 
-from .conftest import STREAMS
+from .helpers import STREAMS
 
 _lines = st.sampled_from([b"data: a", b"data: {}", b": c", b"id: 1", b"", b"x"])
 _eols = st.sampled_from([b"\n", b"\r", b"\r\n"])

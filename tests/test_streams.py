@@ -11,32 +11,14 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 import streamagg
 
-STREAMS = Path(__file__).parent / "streams"
-NAMES = sorted(p.stem for p in STREAMS.glob("*.sse"))
+from .helpers import NAMES, STREAMS, expected, outcome
+
 EVERY_OFFSET_LIMIT = 16_000  # streams up to this size are split at every offset
-
-
-def outcome(source: Any) -> dict[str, Any]:
-    """What folding gives: the response dict, plus the error for streams that end in one."""
-    try:
-        return {"response": streamagg.to_dict(streamagg.replay(source))}
-    except streamagg.StreamError as exc:
-        return {
-            "error": {"type": type(exc).__name__, "error": getattr(exc, "error", None)},
-            "response": streamagg.to_dict(exc.partial),
-        }
-
-
-def expected(name: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((STREAMS / f"{name}.streamagg.json").read_text())
-    return result
 
 
 def test_every_stream_has_an_expectation() -> None:

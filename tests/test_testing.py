@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import anyio
-import attrs
 import httpx
 import pytest
 from hypothesis import given, settings
@@ -18,12 +19,9 @@ from streamagg import (
     ChatCompletionResponse,
     Choice,
     FunctionCall,
-    Logprobs,
     Message,
     ToolCall,
-    testing,
 )
-from streamagg import Usage as UsageModel
 from streamagg._recording import timed_segments
 from streamagg.testing import (
     RecordingMissingError,
@@ -35,11 +33,11 @@ from streamagg.testing import (
     synthesize_chunks,
 )
 
-from .conftest import STREAMS
+from .helpers import PAYLOAD, STREAMS
+from .strategies import folded_responses
 
 PLAIN = STREAMS / "openai-python__plain-content.sse"
 TOOLS = STREAMS / "openai-python__parallel-tool-calls.sse"
-PAYLOAD = {"model": "gpt-4o", "messages": []}
 
 
 def fold_sync(transport: httpx.BaseTransport, payload: dict[str, Any] = PAYLOAD) -> Any:
@@ -141,8 +139,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(testing.time, "sleep", waits.append)
-    monkeypatch.setattr(testing.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr(time, "sleep", waits.append)
+    monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
     return waits
 
 
@@ -189,8 +187,8 @@ def test_recording_replays_identically(twin: str, server: str, tmp_path: Path) -
     recording = target.read_bytes()
     pieces = timed_segments(recording)
     assert b"".join(p for _, p in pieces) == original
-    times = [t for t, _ in pieces]
-    assert all(t is not None for t in times)
+    times = [t for t, _ in pieces if t is not None]
+    assert len(times) == len(pieces)
     assert times == sorted(times)
     assert len(pieces) == original.count(b"\n\n")
     assert streamagg.replay(target) == streamagg.replay(original) == live
@@ -213,6 +211,7 @@ def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
     with httpx.Client(transport=RecordingTransport(tmp_path / "r.sse", upstream)) as client:
         response = client.post("http://t/")
         response.close()
+        assert isinstance(response.stream, httpx.SyncByteStream)
         response.stream.close()  # closing twice writes once
     assert b"".join(p for _, p in timed_segments((tmp_path / "r.sse").read_bytes())) == (
         b"data: 1\n\ndata: [DONE]\n"
@@ -236,103 +235,9 @@ def test_recording_transport_needs_the_matching_inner_transport(tmp_path: Path) 
 
 # -- synthesize ------------------------------------------------------------------------------
 
-_text = st.text(max_size=30)
-_name = st.text(min_size=1, max_size=8)
-_opt_name = st.none() | _name
-_scalar = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=5)
-_value = st.recursive(
-    st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_name, inner, max_size=2),
-    max_leaves=5,
-)
-
-
-def _ext(model: type, *reserved: str) -> st.SearchStrategy[dict[str, Any]]:
-    """Extensions as a fold produces them: no null value, no key the fold reads itself (the
-    model's fields, streaming-only keys, ``usage``, ``error``, and the ``reserved`` ones)."""
-    known = {a.name for a in attrs.fields(model)}
-    known |= {"index", "obfuscation", "usage", "error", *reserved}
-    return st.dictionaries(_name.filter(lambda k: k not in known), _value, max_size=2)
-
-
-_function = st.builds(FunctionCall, name=_text, arguments=_text, extensions=_ext(FunctionCall))
-_tools = st.lists(
-    st.builds(
-        ToolCall,
-        id=_text,
-        type=_name,
-        function=_function,
-        extensions=_ext(ToolCall),
-    ),
-    min_size=1,
-    max_size=3,
-)
-_token = st.fixed_dictionaries({"token": _text, "logprob": st.floats(-20, 0)})
-_logprobs = st.builds(
-    Logprobs,
-    content=st.none() | st.lists(_token, max_size=6),
-    refusal=st.lists(_token, max_size=3),
-    extensions=_ext(Logprobs),
-) | st.builds(Logprobs, content=st.lists(_token, max_size=6))
-
-
-_details = st.dictionaries(_name, st.integers(0, 9), max_size=2)
-
-
-@st.composite
-def responses(draw: st.DrawFn) -> ChatCompletionResponse:
-    """Any response in the form a fold produces (so ``replay(synthesize(r)) == r`` can hold)."""
-    indices = draw(st.lists(st.integers(0, 6), unique=True, max_size=3))
-    choices = [
-        Choice(
-            index=i,
-            message=Message(
-                role=draw(st.sampled_from(["assistant", "tool", "developer"])),
-                content=draw(st.none() | _text),
-                refusal=draw(st.none() | _text),
-                tool_calls=draw(st.none() | _tools),
-                function_call=draw(st.none() | _function),
-                reasoning_content=draw(st.none() | _text),
-                reasoning=draw(st.none() | _text),
-                extensions=draw(_ext(Message, "content_parts", "message", "delta")),
-            ),
-            finish_reason=draw(st.none() | st.sampled_from(["stop", "length", "tool_calls"])),
-            logprobs=draw(st.none() | _logprobs),
-            extensions=draw(_ext(Choice, "delta", "message")),
-        )
-        for i in sorted(indices)
-    ]
-    count = st.none() | st.integers(0, 10**6)
-    usage = draw(
-        st.none()
-        | st.builds(
-            UsageModel,
-            prompt_tokens=count,
-            completion_tokens=count,
-            total_tokens=count,
-            prompt_tokens_details=st.none()
-            | st.dictionaries(_name, st.integers(0, 9), max_size=2),
-            completion_tokens_details=st.none()
-            | st.dictionaries(_name, st.integers(0, 9), max_size=2),
-            extensions=_ext(UsageModel),
-        )
-    )
-    return ChatCompletionResponse(
-        id=draw(_text),
-        created=draw(st.integers(0, 2**40)),
-        model=draw(_opt_name),
-        system_fingerprint=draw(_opt_name),
-        service_tier=draw(_opt_name),
-        choices=choices,
-        usage=usage,
-        prompt_logprobs=draw(st.none() | st.lists(_value, min_size=1, max_size=2)),
-        extra=draw(_opt_name.filter(lambda e: e != "{}")),
-        extensions=draw(_ext(ChatCompletionResponse, "x_groq")),
-    )
-
 
 @settings(max_examples=300)
-@given(responses(), st.integers(1, 12))
+@given(folded_responses(), st.integers(1, 12))
 def test_property_replay_of_synthesize_is_identity(
     response: ChatCompletionResponse, chunk_size: int
 ) -> None:

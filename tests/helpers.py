@@ -1,0 +1,80 @@
+"""What many test modules use: the recorded streams, a request payload, a body sent in pieces,
+and the outcome of folding a stream (its response, or its error and partial response)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import streamagg
+
+#: The recorded streams (see ``streams/SOURCES.md``): ``<name>.sse`` with the expected outcome
+#: in ``<name>.streamagg.json``.
+STREAMS = Path(__file__).parent / "streams"
+NAMES = sorted(p.stem for p in STREAMS.glob("*.sse"))
+#: A few recordings that cover text, ``n > 1``, tool calls and reasoning, for slower tests.
+SAMPLE = [
+    "openai-python__plain-content",
+    "openai-python__n3-choices",
+    "openai-python__parallel-tool-calls",
+    "vercel-ai__deepseek-reasoner-text",
+]
+#: A chat request body.
+PAYLOAD: dict[str, Any] = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def outcome(source: Any) -> dict[str, Any]:
+    """What folding gives: the response dict, plus the error for streams that end in one."""
+    try:
+        return {"response": streamagg.to_dict(streamagg.replay(source))}
+    except streamagg.StreamError as exc:
+        return {
+            "error": {"type": type(exc).__name__, "error": getattr(exc, "error", None)},
+            "response": streamagg.to_dict(exc.partial),
+        }
+
+
+def expected(name: str) -> dict[str, Any]:
+    """The expected outcome of the recording ``name``."""
+    result: dict[str, Any] = json.loads((STREAMS / f"{name}.streamagg.json").read_text())
+    return result
+
+
+class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body for ``httpx.MockTransport`` (sync and async) sent in ``size``-byte
+    pieces; after ``fail_after`` bytes it raises ``fault`` (a dropped connection, a timeout)."""
+
+    def __init__(
+        self,
+        body: bytes,
+        size: int = 3,
+        *,
+        fail_after: int | None = None,
+        fault: Exception | None = None,
+    ) -> None:
+        self.body = body
+        self.size = size
+        self.fail_after = fail_after
+        self.fault = fault
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        end = len(self.body) if self.fail_after is None else self.fail_after
+        for i in range(0, end, self.size):
+            yield self.body[i : min(i + self.size, end)]
+        if self.fault is not None:
+            raise self.fault
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self:
+            yield piece
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True

@@ -1,0 +1,239 @@
+"""The one path from bytes to a fold (``StreamReader``), and every entry point that uses it."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import anyio
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import streamagg
+from streamagg import Aggregator, StreamReader
+from streamagg._cli import main
+from streamagg._ingest import body_is_json
+from streamagg._server import ReplayApp
+from streamagg.testing import ReplayTransport
+
+from .helpers import PAYLOAD, STREAMS
+
+SSE = (STREAMS / "openai-python__n3-choices.sse").read_bytes()
+RESPONSE = streamagg.replay(SSE)
+JSON = json.dumps(streamagg.to_dict(RESPONSE), indent=1).encode()
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    ("head", "verdict"),
+    [
+        (b"", None),
+        (b"\xef", None),
+        (b"\xef\xbb", None),
+        (BOM, None),
+        (BOM + b" \r\n\t", None),
+        (b"  {", True),
+        (BOM + b"\n[", True),
+        (b"data: {}", False),
+        (b": comment", False),
+        (b"\n\nevent: x", False),
+        (BOM + b"id: 1", False),
+        (b"\xef\xbb\xbe", False),
+    ],
+)
+def test_body_is_json_after_bom_and_whitespace(head: bytes, verdict: bool | None) -> None:
+    """JSON starts with ``{`` or ``[`` after one BOM and whitespace; anything else is an event
+    stream; a head of only BOM and whitespace is undecided."""
+    assert body_is_json(head) is verdict
+
+
+@given(st.binary(max_size=40), st.integers(0, 40))
+def test_sniffing_does_not_depend_on_the_split(prefix: bytes, cut: int) -> None:
+    """Whether a body is JSON is decided the same way however its bytes are split."""
+    data = prefix + JSON
+    assert _read([data]) == _read([data[:cut], data[cut:]])
+
+
+def _read(pieces: list[bytes]) -> Any:
+    reader = StreamReader(Aggregator())
+    try:
+        for piece in pieces:
+            reader.receive_data(piece)
+        return streamagg.to_dict(reader.receive_eof())
+    except streamagg.StreamError as exc:
+        return type(exc).__name__
+
+
+def test_leading_whitespace_in_tiny_pieces_is_linear() -> None:
+    """A long run of whitespace before the body, one byte per read, is scanned once."""
+    reader = StreamReader(Aggregator())
+    for _ in range(200_000):
+        reader.receive_data(b" ")
+    reader.receive_data(SSE)
+    assert reader.receive_eof() == RESPONSE
+
+
+def test_input_after_the_end_is_ignored() -> None:
+    """After ``[DONE]`` the reader folds nothing more and says the stream has ended."""
+    reader = StreamReader(Aggregator())
+    assert reader.receive_data(SSE) is True
+    assert reader.done
+    assert reader.receive_data(b"data: {not json}\n\n") is True
+    assert reader.receive_eof() == RESPONSE
+
+
+def test_deltas_are_appended_to_out() -> None:
+    """With ``out``, the deltas of the events folded are appended to it."""
+    reader = StreamReader(Aggregator())
+    out: list[streamagg.Delta] = []
+    reader.receive_data(SSE, out)
+    text = "".join(d.text for d in out if isinstance(d, streamagg.ContentDelta) and d.choice == 1)
+    assert text == RESPONSE.choices[1].message.content
+
+
+def test_a_whole_json_body_that_is_not_json_is_malformed() -> None:
+    """A body that starts like JSON but does not parse is a ``MalformedChunkError``."""
+    reader = StreamReader(Aggregator())
+    reader.receive_data(b'{"id": "x", ')
+    with pytest.raises(streamagg.MalformedChunkError, match="the body is not JSON"):
+        reader.receive_eof()
+
+
+# -- every entry point folds the same inputs to the same response ------------------------------
+
+
+class Env(NamedTuple):
+    """Where an entry point may write files, patch stdin and read stdout."""
+
+    folder: Path
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+
+Entry = Callable[[bytes, str, Env], Any]
+
+
+def _via_replay_bytes(body: bytes, *_: Any) -> Any:
+    return streamagg.replay(body)
+
+
+def _via_replay_path(body: bytes, label: str, env: Env) -> Any:
+    path = env.folder / "recording.sse"
+    path.write_bytes(body)
+    return streamagg.replay(path)
+
+
+def _via_replay_open_file(body: bytes, *_: Any) -> Any:
+    return streamagg.replay(io.BytesIO(body))
+
+
+def _mock(body: bytes, label: str) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": label}, content=body)
+
+    return httpx.MockTransport(handler)
+
+
+def _via_chat(body: bytes, label: str, *_: Any) -> Any:
+    with (
+        httpx.Client(transport=_mock(body, label)) as client,
+        streamagg.chat(client, "http://t/v1", PAYLOAD) as s,
+    ):
+        return s.finish()
+
+
+def _via_achat(body: bytes, label: str, *_: Any) -> Any:
+    async def main() -> Any:
+        async with (
+            httpx.AsyncClient(transport=_mock(body, label)) as client,
+            streamagg.achat(client, "http://t/v1", PAYLOAD) as s,
+        ):
+            return await s.finish()
+
+    return anyio.run(main)
+
+
+def _via_replay_transport(body: bytes, *_: Any) -> Any:
+    with (
+        httpx.Client(transport=ReplayTransport(body)) as client,
+        streamagg.chat(client, "http://t/v1", PAYLOAD) as s,
+    ):
+        return s.finish()
+
+
+def _via_serve(body: bytes, label: str, env: Env) -> Any:
+    (env.folder / "recording.sse").write_bytes(body)
+    transport = httpx.ASGITransport(ReplayApp(env.folder, timing=False))
+
+    async def main() -> list[Any]:
+        results = []
+        async with httpx.AsyncClient(transport=transport) as client:
+            async with streamagg.achat(client, "http://t/v1", PAYLOAD) as s:
+                results.append(await s.finish())
+            whole = await client.post("http://t/v1/chat/completions", json={"stream": False})
+            results.append(streamagg.from_dict(whole.json()))
+        return results
+
+    streamed, whole = anyio.run(main)
+    assert streamed == whole
+    return streamed
+
+
+def _via_cli_file(body: bytes, label: str, env: Env) -> Any:
+    path = env.folder / "recording.sse"
+    path.write_bytes(body)
+    assert main(["replay", str(path)]) == 0
+    return streamagg.from_dict(json.loads(env.capsys.readouterr().out))
+
+
+def _via_cli_stdin(body: bytes, label: str, env: Env) -> Any:
+    env.monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(body)))
+    assert main(["replay", "-"]) == 0
+    return streamagg.from_dict(json.loads(env.capsys.readouterr().out))
+
+
+ENTRIES: dict[str, Entry] = {
+    "replay-bytes": _via_replay_bytes,
+    "replay-path": _via_replay_path,
+    "replay-open-file": _via_replay_open_file,
+    "chat": _via_chat,
+    "achat": _via_achat,
+    "ReplayTransport": _via_replay_transport,
+    "serve": _via_serve,
+    "cli-file": _via_cli_file,
+    "cli-stdin": _via_cli_stdin,
+}
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Env:
+    return Env(tmp_path, monkeypatch, capsys)
+
+
+INPUTS = {
+    "event-stream": (SSE, "text/event-stream"),
+    "event-stream-labelled-json": (SSE, "application/json"),
+    "json-completion": (JSON, "application/json"),
+    "json-completion-labelled-sse": (JSON, "text/event-stream; charset=utf-8"),
+}
+
+
+@pytest.mark.parametrize("bom", [b"", BOM], ids=["no-bom", "bom"])
+@pytest.mark.parametrize("kind", INPUTS)
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_every_entry_point_folds_the_same_inputs(
+    entry: str, kind: str, bom: bytes, env: Env
+) -> None:
+    """replay (bytes, path, open file), chat/achat, ReplayTransport, serve and the CLI (file and
+    stdin) fold an event stream, a stream labelled JSON and a plain JSON completion, with or
+    without a BOM, to the same response."""
+    body, label = INPUTS[kind]
+    assert ENTRIES[entry](bom + body, label, env) == RESPONSE
