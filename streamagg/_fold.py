@@ -76,6 +76,8 @@ class Aggregator:
     def receive_chunk(self, chunk: Mapping[str, Any] | Any, out: list[Delta] | None) -> bool:
         """Fold one chunk, appending its deltas to ``out`` (when not None; None is the fastest
         way to fold). Returns True once the stream has ended. Raises as ``feed()`` does."""
+        if self._ended:
+            return True
         self._fold(chunk, out)
         return self._ended
 
@@ -123,7 +125,9 @@ class Aggregator:
 
     def receive_body(self, body: str) -> None:
         """Fold a whole non-streaming response body (a ``chat.completion`` object, or an error
-        object): it is complete once folded."""
+        object): it is complete once folded. Ignored after the end of the stream."""
+        if self._ended:
+            return
         try:
             chunk = _decode_json(body)
         except ValueError:
@@ -161,8 +165,7 @@ class Aggregator:
     # -- internals ---------------------------------------------------------------------------
 
     def _fold(self, chunk: Any, out: list[Delta] | None) -> None:
-        if self._ended:
-            return
+        """Fold one decoded chunk (the callers have checked that the stream has not ended)."""
         if chunk.__class__ is not dict:
             chunk = self._as_mapping(chunk)
         state = self._state
