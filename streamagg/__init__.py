@@ -16,9 +16,10 @@ from ._errors import (
     StreamInterruptedError,
     UpstreamError,
 )
-from ._fold import DEFAULT_TEXT_KEYS, Aggregator, afold, fold
+from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator, afold, fold
 from ._ingest import Fold, StreamReader
 from ._models import (
+    Audio,
     ChatCompletionResponse,
     Choice,
     ContentDelta,
@@ -72,9 +73,11 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_PADDING_KEYS",
     "DEFAULT_TEXT_KEYS",
     "Aggregator",
     "AsyncChatStream",
+    "Audio",
     "ChatCompletionResponse",
     "ChatStream",
     "Choice",

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 
 from ._errors import ResponseNotReadyError, StreamError, StreamInterruptedError
-from ._fold import DEFAULT_TEXT_KEYS, Aggregator
+from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
 from ._http import HTTPStatusError, content_type_error
 from ._ingest import Fold, StreamReader
 from ._models import ChatCompletionResponse, ContentDelta, Delta
@@ -174,9 +174,10 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         url: str | httpx.URL,
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(Aggregator(text_keys=text_keys))
+        super().__init__(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
         self._connect = client.stream(method, url, **_request_kwargs(kwargs))
         self._deltas: Generator[Delta, None, None] | None = None
 
@@ -250,9 +251,10 @@ class AsyncChatStream(
         url: str | httpx.URL,
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(Aggregator(text_keys=text_keys))
+        super().__init__(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
         self._connect = client.stream(method, url, **_request_kwargs(kwargs))
         self._deltas: AsyncGenerator[Delta, None] | None = None
 
@@ -326,6 +328,7 @@ def stream(
     url: str | httpx.URL,
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     **kwargs: Any,
 ) -> ChatStream:
     """Open a streaming chat completion: ``with stream(client, "POST", url, json=...) as s:``.
@@ -336,9 +339,12 @@ def stream(
     a whole JSON completion (see ``StreamReader``). Raises ``HTTPStatusError`` (non-2xx),
     ``ContentTypeError``, ``StreamInterruptedError`` (connection failed, or the stream read
     after its block was left) and the fold's errors; each carries ``.partial``. Leaving the
-    ``with`` block closes the deltas, the response and the connection.
+    ``with`` block closes the deltas, the response and the connection. ``text_keys`` and
+    ``padding_keys`` are the fold options of ``Aggregator``.
     """
-    return ChatStream(client, method, url, text_keys=text_keys, **kwargs)
+    return ChatStream(
+        client, method, url, text_keys=text_keys, padding_keys=padding_keys, **kwargs
+    )
 
 
 def astream(
@@ -347,10 +353,13 @@ def astream(
     url: str | httpx.URL,
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``stream()``: ``async with astream(client, ...) as s:``."""
-    return AsyncChatStream(client, method, url, text_keys=text_keys, **kwargs)
+    return AsyncChatStream(
+        client, method, url, text_keys=text_keys, padding_keys=padding_keys, **kwargs
+    )
 
 
 def _chat_request(
@@ -382,6 +391,7 @@ def chat(
     api_key: str | None = None,
     headers: Mapping[str, str] | None = None,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     **kwargs: Any,
 ) -> ChatStream:
     """POST ``payload`` to ``{url}/chat/completions`` (``url`` may already end with it).
@@ -392,7 +402,14 @@ def chat(
     """
     target, body, all_headers = _chat_request(url, payload, api_key, headers)
     return stream(
-        client, "POST", target, json=body, headers=all_headers, text_keys=text_keys, **kwargs
+        client,
+        "POST",
+        target,
+        json=body,
+        headers=all_headers,
+        text_keys=text_keys,
+        padding_keys=padding_keys,
+        **kwargs,
     )
 
 
@@ -404,10 +421,18 @@ def achat(
     api_key: str | None = None,
     headers: Mapping[str, str] | None = None,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``chat()``."""
     target, body, all_headers = _chat_request(url, payload, api_key, headers)
     return astream(
-        client, "POST", target, json=body, headers=all_headers, text_keys=text_keys, **kwargs
+        client,
+        "POST",
+        target,
+        json=body,
+        headers=all_headers,
+        text_keys=text_keys,
+        padding_keys=padding_keys,
+        **kwargs,
     )

@@ -16,6 +16,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._models import (
     STREAMING_ONLY_KEYS,
+    Audio,
     ChatCompletionResponse,
     Choice,
     FunctionCall,
@@ -28,11 +29,13 @@ from ._models import (
 
 __all__ = ["configure_converter", "converter", "from_dict", "make_converter", "to_dict"]
 
-# For each model: the fields left out of the dict when they are None.
+# For each model: the fields left out of the dict when they are None. Parts come before the
+# models that contain them: a model's hooks are generated with its fields' hooks as registered.
 _OMIT_NONE: dict[type, tuple[str, ...]] = {
     FunctionCall: (),
     ToolCall: (),
-    Message: ("tool_calls", "function_call", "reasoning_content", "reasoning"),
+    Audio: (),
+    Message: ("tool_calls", "function_call", "reasoning_content", "reasoning", "audio"),
     Logprobs: (),
     Choice: (),
     Usage: ("prompt_tokens_details", "completion_tokens_details"),

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
-from ._errors import IncompleteStreamError, MalformedChunkError, UpstreamError
+from ._errors import (
+    IncompleteStreamError,
+    MalformedChunkError,
+    StreamError,
+    StreamInterruptedError,
+    UpstreamError,
+)
 from ._models import ChatCompletionResponse, Delta
-from ._state import InvalidChunk, ResponseState
+from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, ResponseState
 
-__all__ = ["DEFAULT_TEXT_KEYS", "Aggregator", "afold", "fold"]
+__all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "afold", "fold"]
 
 #: Keys whose string values are concatenated when unknown structures are merged. Everything else
 #: is "last non-null wins", so re-sent ids, formats or whole arguments never double.
@@ -36,7 +42,11 @@ class Aggregator:
     Sans-IO: give it chunks with ``feed()`` (dicts, or pydantic chunks such as the openai SDK's)
     or SSE events with ``feed_event()``, read ``snapshot()`` at any time and ``result()`` at the
     end. ``text_keys`` names the keys whose strings concatenate inside provider extensions (see
-    ``DEFAULT_TEXT_KEYS``).
+    ``DEFAULT_TEXT_KEYS``); ``padding_keys`` the random padding keys that are never folded (see
+    ``DEFAULT_PADDING_KEYS``).
+
+    Event data that starts with ``:`` (a keep-alive comment that a proxy sent as data, such as
+    ``data: : keepalive``) is skipped and counted in ``keepalives``.
 
     The stream ends at ``data: [DONE]``, at ``feed_done()``, or at an error (``UpstreamError``).
     After the end, input is ignored: every feed method returns no deltas and folds nothing.
@@ -45,8 +55,15 @@ class Aggregator:
     ``receive_body()``: the two methods of the ``Fold`` seam that carry input.
     """
 
-    def __init__(self, *, text_keys: Iterable[str] = DEFAULT_TEXT_KEYS) -> None:
-        self._state = ResponseState(frozenset(text_keys))
+    def __init__(
+        self,
+        *,
+        text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    ) -> None:
+        self._state = ResponseState(frozenset(text_keys), frozenset(padding_keys))
+        #: How many keep-alives arrived as event data (``data: : keepalive``).
+        self.keepalives = 0
         self._done = False
         self._ended = False  # [DONE], feed_done() or an error: no more input is folded
 
@@ -114,10 +131,7 @@ class Aggregator:
         try:
             chunk = _decode_json(data)
         except ValueError:
-            if data.strip() == _DONE:
-                self.feed_done()
-                return True
-            raise self._malformed(f"event data is not JSON: {data[:80]!r}", data) from None
+            return self._not_json(data)
         except RecursionError:
             raise self._malformed("event data is JSON nested too deeply", data) from None
         self._fold(chunk, out)
@@ -177,12 +191,27 @@ class Aggregator:
             self._ended = True
             raise self._upstream_error()
 
+    def _not_json(self, data: str) -> bool:
+        """Event data that is not JSON: ``[DONE]`` (True: the end), a keep-alive, or bad."""
+        stripped = data.strip()
+        if stripped == _DONE:
+            self.feed_done()
+            return True
+        if stripped[:1] == ":":
+            self.keepalives += 1  # a comment sent as data: no JSON starts with ":"
+            return False
+        raise self._malformed(f"event data is not JSON: {data[:80]!r}", data)
+
     def _as_mapping(self, chunk: Any) -> Mapping[str, Any]:
         if isinstance(chunk, Mapping):
             return chunk
         if hasattr(chunk, "model_dump"):
-            # A pydantic chunk, such as the openai SDK's ChatCompletionChunk.
-            dumped: Mapping[str, Any] = chunk.model_dump(exclude_unset=True)
+            # A pydantic chunk, such as the openai SDK's ChatCompletionChunk. Some providers'
+            # extra fields do not match the SDK's types: dump them as they are, silently.
+            try:
+                dumped: Mapping[str, Any] = chunk.model_dump(exclude_unset=True, warnings=False)
+            except TypeError:  # a model_dump without the ``warnings`` argument
+                dumped = chunk.model_dump(exclude_unset=True)
             return dumped
         raise self._malformed(f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk)
 
@@ -213,30 +242,95 @@ class Aggregator:
         return MalformedChunkError(what, raw=raw, partial=self.snapshot())
 
 
+def _sdk_failure(exc: BaseException) -> str | None:
+    """How to report an exception raised while iterating an SDK's chunk stream: "interrupted"
+    for a failed connection (the SDK's connection and timeout errors, httpx's transport
+    errors), "upstream" for another API error (an ``error`` event the SDK raised), None for
+    anything else. Decided by class names, so the core imports neither the SDK nor httpx."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"APIConnectionError", "APITimeoutError", "TransportError", "TimeoutException"}:
+        return "interrupted"
+    if "APIError" in names:
+        return "upstream"
+    return None
+
+
+def _is_sdk_stream(chunks: object) -> bool:
+    """An openai SDK ``Stream``/``AsyncStream``: it consumes ``[DONE]`` itself, so a stream that
+    ends without raising has ended normally."""
+    module = type(chunks).__module__ or ""
+    return module.split(".")[0] == "openai" and hasattr(chunks, "response")
+
+
+class _Folding:
+    """What ``fold`` and ``afold`` share: an aggregator, and the rules for how a chunk source
+    ends (normally, or with an exception of the SDK that produced it)."""
+
+    def __init__(self, chunks: object, text_keys: Iterable[str], padding_keys: Iterable[str]):
+        self.aggregator = Aggregator(text_keys=text_keys, padding_keys=padding_keys)
+        self.receive = self.aggregator.receive_chunk
+        self.sdk = _is_sdk_stream(chunks)
+
+    def raise_failure(self, exc: Exception) -> NoReturn:
+        """Raise what an exception from the chunk source becomes (our own errors, and any
+        exception that is not an SDK's, as they are)."""
+        kind = None if isinstance(exc, StreamError) else _sdk_failure(exc)
+        if kind == "interrupted":
+            raise StreamInterruptedError(
+                f"the stream failed: {type(exc).__name__}: {exc}",
+                partial=self.aggregator.snapshot(),
+            ) from exc
+        if kind == "upstream":
+            raise UpstreamError(
+                f"the server sent an error: {exc}",
+                error=getattr(exc, "body", None) or str(exc),
+                partial=self.aggregator.snapshot(),
+            ) from exc
+        raise exc
+
+    def result(self) -> ChatCompletionResponse:
+        if self.sdk:
+            self.aggregator.feed_done()
+        return self.aggregator.result()
+
+
 def fold(
-    chunks: Iterable[Mapping[str, Any] | Any], *, text_keys: Iterable[str] = DEFAULT_TEXT_KEYS
+    chunks: Iterable[Mapping[str, Any] | Any],
+    *,
+    text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
 ) -> ChatCompletionResponse:
     """Fold chunk dicts (or pydantic chunks with ``model_dump()``) into the final response.
 
-    The chunks are complete when every choice has a finish reason; otherwise
-    ``IncompleteStreamError`` is raised with the partial response. For an async iterable (an
-    ``openai.AsyncStream``), use ``afold``.
+    The chunks are complete when every choice has a finish reason, or when they come from an
+    openai SDK ``Stream`` that ended normally (the SDK consumes ``[DONE]``); otherwise
+    ``IncompleteStreamError`` is raised with the partial response. An error the SDK raises
+    mid-stream becomes ``UpstreamError`` (an error event) or ``StreamInterruptedError`` (a failed
+    connection) with the partial response and the SDK's exception as ``__cause__``. For an async
+    iterable (an ``openai.AsyncStream``), use ``afold``.
     """
-    aggregator = Aggregator(text_keys=text_keys)
-    receive = aggregator.receive_chunk
-    for chunk in chunks:
-        receive(chunk, None)
-    return aggregator.result()
+    folding = _Folding(chunks, text_keys, padding_keys)
+    receive = folding.receive
+    try:
+        for chunk in chunks:
+            receive(chunk, None)
+    except Exception as exc:  # an SDK's errors become ours; others are re-raised
+        folding.raise_failure(exc)
+    return folding.result()
 
 
 async def afold(
     chunks: AsyncIterable[Mapping[str, Any] | Any],
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
 ) -> ChatCompletionResponse:
     """The async twin of ``fold``: ``await afold(async_stream)``."""
-    aggregator = Aggregator(text_keys=text_keys)
-    receive = aggregator.receive_chunk
-    async for chunk in chunks:
-        receive(chunk, None)
-    return aggregator.result()
+    folding = _Folding(chunks, text_keys, padding_keys)
+    receive = folding.receive
+    try:
+        async for chunk in chunks:
+            receive(chunk, None)
+    except Exception as exc:  # an SDK's errors become ours; others are re-raised
+        folding.raise_failure(exc)
+    return folding.result()

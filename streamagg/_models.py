@@ -21,6 +21,7 @@ __all__ = [
     "STREAMING_ONLY_KEYS",
     "USAGE_COUNT_FIELDS",
     "USAGE_OBJECT_FIELDS",
+    "Audio",
     "ChatCompletionResponse",
     "Choice",
     "ContentDelta",
@@ -64,6 +65,18 @@ class ToolCall:
 
 
 @define
+class Audio:
+    """The audio output of a message (OpenAI's ``modalities: ["audio"]``): ``data`` is base64
+    of the whole clip, ``transcript`` its text."""
+
+    id: str = ""
+    data: str = ""
+    transcript: str = ""
+    expires_at: int | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
 class Message:
     """The assistant message of one choice.
 
@@ -78,6 +91,7 @@ class Message:
     function_call: FunctionCall | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
+    audio: Audio | None = None
     extensions: dict[str, Any] = field(factory=_extensions)
 
 
@@ -152,7 +166,9 @@ USAGE_COUNT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if _USAGE_TYPE
 USAGE_OBJECT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if n not in USAGE_COUNT_FIELDS)
 
 
-# Deltas. ``choice`` is the choice index; ``tool`` is the tool call's stream index.
+# Deltas. ``choice`` is the choice index; ``tool`` is the tool call's number in its choice: its
+# stream ``index``, or a new number when a call starts at an index an earlier call already used
+# (parallel calls that all arrive at index 0).
 
 
 @frozen

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Protocol, Union, runtime_checkable
 
-from ._fold import DEFAULT_TEXT_KEYS, Aggregator
+from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
 from ._ingest import StreamReader
 from ._models import ChatCompletionResponse
 
@@ -50,7 +50,10 @@ def iter_source(source: Source) -> Iterable[bytes]:
 
 
 def replay(
-    source: Source, *, text_keys: Iterable[str] = DEFAULT_TEXT_KEYS
+    source: Source,
+    *,
+    text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+    padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
 ) -> ChatCompletionResponse:
     """Fold a recorded stream into the response it carries.
 
@@ -58,8 +61,9 @@ def replay(
     binary file, or an iterable of byte pieces. An event stream and a whole JSON completion (a
     recorded non-streaming answer) are both accepted, with or without a BOM. Raises the
     ``StreamError`` subclasses described in ``Aggregator``; each carries ``.partial``.
+    ``text_keys`` and ``padding_keys`` are the fold options of ``Aggregator``.
     """
-    reader = StreamReader(Aggregator(text_keys=text_keys))
+    reader = StreamReader(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
     for piece in iter_source(source):
         if reader.receive_data(piece):
             break

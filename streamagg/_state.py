@@ -16,14 +16,23 @@ The rules, and why (every naive rule is broken by some real provider):
   Perplexity repeats cumulative usage on every chunk (so: replace, never sum). Without any
   top-level usage, ``x_groq.usage`` and then a usage found inside a choice are used.
 * ``extra``: last value that is not null, ``""`` or ``"{}"`` (servers send ``"{}"`` every chunk).
-* other top-level keys: last non-null wins (objects are updated key by key); ``obfuscation`` is
-  random padding and is dropped.
+* other top-level keys: last non-null wins (objects are updated key by key). Padding keys
+  (``obfuscation`` from OpenAI, ``p`` from Mistral: random text that hides chunk lengths) are
+  dropped, at the top level and in deltas.
 * choices are keyed by ``index`` (missing means 0) and may arrive in any order.
+* A single object where the protocol says "a list of objects" (``choices``, ``tool_calls``,
+  content parts, logprob tokens) is a list of one: Hugging Face TGI sends ``tool_calls`` so.
 * ``role``: first non-empty (several providers repeat it in every delta: never concatenate).
 * ``content``, ``refusal``, ``reasoning_content``, ``reasoning``: None until a string arrives,
-  then concatenated. Content parts (Mistral): ``text`` extends content, ``thinking`` extends
-  ``reasoning``, other parts are kept in ``message.extensions["content_parts"]``.
+  then concatenated. Content parts (Mistral): ``text`` extends content; the ``text`` items of
+  ``thinking`` parts extend ``reasoning`` and its other items (references) are kept in
+  ``message.extensions["thinking_parts"]``; parts carrying nothing but their type are skipped
+  (some providers start every chunk with an empty ``reference`` part); other parts are kept in
+  ``message.extensions["content_parts"]``.
+* ``message`` on a choice: see ``ChoiceState.fold_message`` (it never repeats what deltas
+  carried).
 * tool calls: see ``ChoiceState.tool_call``.
+* ``audio``: see ``AudioState`` (base64 pieces are joined as bytes, not as text).
 * ``finish_reason``: last non-empty value.
 * logprobs: ``content`` and ``refusal`` token lists extend.
 * any other key: ``streamagg._json.merge``.
@@ -45,7 +54,9 @@ Performance conventions (the fold runs once per chunk; a stream has thousands of
 
 from __future__ import annotations
 
+import binascii
 import json
+from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +65,7 @@ from ._models import (
     STREAMING_ONLY_KEYS,
     USAGE_COUNT_FIELDS,
     USAGE_OBJECT_FIELDS,
+    Audio,
     ChatCompletionResponse,
     Choice,
     ContentDelta,
@@ -72,16 +84,37 @@ from ._models import (
     known_fields,
 )
 
-__all__ = ["PADDING_KEYS", "ChoiceState", "InvalidChunk", "ResponseState", "build_usage"]
+__all__ = [
+    "DEFAULT_PADDING_KEYS",
+    "ChoiceState",
+    "InvalidChunk",
+    "ResponseState",
+    "as_list",
+    "build_usage",
+]
 
-#: Random padding some providers add to chunks to hide their length: never folded.
-PADDING_KEYS = frozenset({"obfuscation"})
+#: Random padding providers add to chunks to hide their length (OpenAI's ``obfuscation``,
+#: Mistral's ``p``): never folded.
+DEFAULT_PADDING_KEYS = frozenset({"obfuscation", "p"})
 # The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
 _COMMON_TOP = frozenset(
     {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
 )
 _COMMON_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
-_SKIPPED_DELTA_KEYS = STREAMING_ONLY_KEYS | PADDING_KEYS
+# The message fields that carry streamed text (or fragments of it).
+_TEXT_AND_TOOLS = frozenset(
+    {
+        "content",
+        "refusal",
+        "reasoning_content",
+        "reasoning",
+        "tool_calls",
+        "function_call",
+        "audio",
+    }
+)
+# An id that is not one: Mistral sends the string "null" on continuation fragments.
+_NO_IDS = frozenset({"", "null"})
 # Text fields besides ``content`` (whose plain strings take an inline fast path), with the name
 # an error gives them.
 _OTHER_TEXT_FIELDS = {k: f"delta.{k}" for k in ("reasoning_content", "reasoning", "refusal")}
@@ -112,6 +145,22 @@ def _mapping(value: Any, field: str) -> Mapping[str, Any]:
     if value.__class__ is dict or isinstance(value, Mapping):
         return value
     raise InvalidChunk(field, "an object", value)
+
+
+def as_list(value: Any, field: str) -> list[Any]:
+    """A list, or a single object where the protocol says "a list of objects" (Hugging Face TGI
+    sends ``tool_calls`` as one object): read as a list of one."""
+    if value.__class__ is list:
+        return value
+    if isinstance(value, Mapping):
+        return [value]
+    raise InvalidChunk(field, "a list", value)
+
+
+def _is_empty_part(part: Mapping[str, Any]) -> bool:
+    """A content part that carries nothing but its type (``{"type": "reference",
+    "reference_ids": []}``, sent at the start of every chunk by some providers)."""
+    return all(v in (None, "", [], {}) for k, v in part.items() if k != "type")
 
 
 def _joined(parts: list[str] | None) -> str | None:
@@ -151,11 +200,22 @@ class ToolState:
     ``ChoiceState.tool_call`` decides which call a fragment belongs to and sets the call's
     identity (id, type) as it does; the function and any other key are folded here."""
 
-    __slots__ = ("arguments", "choice", "extra", "function_extra", "id", "key", "name", "type")
+    __slots__ = (
+        "arguments",
+        "choice",
+        "extra",
+        "function_extra",
+        "id",
+        "key",
+        "name",
+        "order",
+        "type",
+    )
 
-    def __init__(self, choice: int, key: int | None) -> None:
+    def __init__(self, choice: int, key: int | None, order: tuple[int, int] = (0, 0)) -> None:
         self.choice = choice
-        self.key = key
+        self.key = key  # the number deltas give it (unique in its choice)
+        self.order = order  # where it goes in the message: (stream index, arrival at that index)
         self.id = ""
         self.type = ""
         self.name = ""
@@ -235,19 +295,17 @@ class LogprobsState:
             if v is None:
                 continue
             if k == "content":
-                if v.__class__ is not list:
-                    raise InvalidChunk("choices[].logprobs.content", "a list", v)
+                tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.content")
                 if self.content is None:
-                    self.content = list(v)
+                    self.content = list(tokens)
                 else:
-                    self.content.extend(v)
+                    self.content.extend(tokens)
             elif k == "refusal":
-                if v.__class__ is not list:
-                    raise InvalidChunk("choices[].logprobs.refusal", "a list", v)
+                tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.refusal")
                 if self.refusal is None:
-                    self.refusal = list(v)
+                    self.refusal = list(tokens)
                 else:
-                    self.refusal.extend(v)
+                    self.refusal.extend(tokens)
             else:
                 self.extra[k] = merge(self.extra.get(k), v, k, text_keys)
 
@@ -261,15 +319,70 @@ class LogprobsState:
         )
 
 
+class AudioState:
+    """A message's audio output: ``id`` first non-empty, ``transcript`` pieces concatenate,
+    ``data`` pieces (each base64 on its own) are decoded and joined as bytes, then encoded once,
+    ``expires_at`` last non-null; other keys merge."""
+
+    __slots__ = ("data", "expires_at", "extra", "id", "transcript")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.transcript: list[str] = []
+        self.data: list[bytes] = []
+        self.expires_at: int | None = None
+        self.extra: dict[str, Any] = {}
+
+    def fold(self, audio: Any, text_keys: frozenset[str]) -> None:
+        audio = _mapping(audio, "delta.audio")
+        for k, v in audio.items():
+            if v is None:
+                continue
+            if k == "id":
+                if v.__class__ is not str:
+                    raise InvalidChunk("delta.audio.id", "a string", v)
+                if not self.id:
+                    self.id = v
+            elif k == "transcript":
+                if v.__class__ is not str:
+                    raise InvalidChunk("delta.audio.transcript", "a string", v)
+                self.transcript.append(v)
+            elif k == "data":
+                if v.__class__ is not str:
+                    raise InvalidChunk("delta.audio.data", "a string", v)
+                try:
+                    self.data.append(b64decode(v, validate=True))
+                except (binascii.Error, ValueError):
+                    raise InvalidChunk("delta.audio.data", "base64 text", v) from None
+            elif k == "expires_at":
+                if v.__class__ is not int:
+                    raise InvalidChunk("delta.audio.expires_at", "an integer", v)
+                self.expires_at = v
+            else:
+                self.extra[k] = merge(self.extra.get(k), v, k, text_keys)
+
+    def build(self) -> Audio:
+        return Audio(
+            id=self.id,
+            data=b64encode(b"".join(self.data)).decode("ascii"),
+            transcript="".join(self.transcript),
+            expires_at=self.expires_at,
+            extensions=copy_json(self.extra) if self.extra else {},
+        )
+
+
 class ChoiceState:
     """One choice being folded: its message, tool calls, logprobs and finish reason."""
 
     __slots__ = (
+        "audio",
+        "by_index",
         "content",
         "delta_extra",
         "extra",
         "finish_reason",
         "function_call",
+        "had_delta",
         "index",
         "last_tool",
         "logprobs",
@@ -278,30 +391,37 @@ class ChoiceState:
         "reasoning_content",
         "refusal",
         "role",
+        "skipped",
         "text_keys",
+        "thinking_parts",
         "tool_ids",
         "tools",
         "usage",
     )
 
-    def __init__(self, index: int, text_keys: frozenset[str]) -> None:
+    def __init__(self, index: int, text_keys: frozenset[str], skipped: frozenset[str]) -> None:
         self.index = index
         self.text_keys = text_keys
+        self.skipped = skipped  # delta keys never folded: streaming-only and padding
         self.role = ""
         self.content: list[str] | None = None
         self.refusal: list[str] | None = None
         self.reasoning_content: list[str] | None = None
         self.reasoning: list[str] | None = None
-        self.tools: dict[int, ToolState] = {}
+        self.tools: dict[int, ToolState] = {}  # by key
+        self.by_index: dict[int, ToolState] = {}  # the call a stream index continues
         self.tool_ids: dict[str, ToolState] = {}
         self.last_tool: ToolState | None = None
         self.function_call: ToolState | None = None
+        self.audio: AudioState | None = None
         self.logprobs: LogprobsState | None = None
         self.finish_reason: str | None = None
         self.parts: list[Any] = []
+        self.thinking_parts: list[Any] = []
         self.delta_extra: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
         self.usage: Mapping[str, Any] | None = None
+        self.had_delta = False
 
     def fold(self, choice: Mapping[str, Any], out: list[Delta] | None) -> None:
         """One entry of a chunk's ``choices`` (already known to be an object)."""
@@ -310,6 +430,7 @@ class ChoiceState:
         if value:
             if value.__class__ is not dict:
                 value = _mapping(value, "choices[].delta")
+            self.had_delta = True
             self.fold_delta(value, out)
         value = get("finish_reason")
         if value:
@@ -332,13 +453,48 @@ class ChoiceState:
             if value is None or key in _COMMON_CHOICE:
                 continue
             if key == "message":
-                # What a non-streaming body (or a server that ignored ``stream: true``) sends:
-                # it folds like one big delta.
-                self.fold_delta(_mapping(value, "choices[].message"), out)
+                message = _mapping(value, "choices[].message")
+                self.fold_message(message, bool(choice.get("delta")), out)
             elif key == "usage":
                 self.usage = check_usage(value, "choices[].usage")
             else:
                 self.extra[key] = merge(self.extra.get(key), value, key, self.text_keys)
+
+    def fold_message(
+        self, message: Mapping[str, Any], beside_delta: bool, out: list[Delta] | None
+    ) -> None:
+        """A whole ``message`` on a choice.
+
+        It never repeats what deltas carried: beside a ``delta`` (some providers send both, with
+        the same pieces) its text and tool calls are ignored; on a choice that already had
+        deltas (a closing ``chat.completion`` frame) it fills only what is still empty; on a
+        choice that never had one (a server that ignored ``stream: true``, a non-streaming body)
+        it folds like one big delta. Its other keys are kept where the deltas did not set them.
+        """
+        if not self.had_delta and not beside_delta:
+            self.fold_delta(message, out)
+            return
+        fill = {}
+        for key, value in message.items():
+            if value is None:
+                continue
+            if key in _TEXT_AND_TOOLS:
+                if beside_delta or not self._is_empty(key):
+                    continue
+            elif key == "role":
+                if self.role:
+                    continue
+            elif key in self.delta_extra or key in self.skipped:
+                continue
+            fill[key] = value
+        if fill:
+            self.fold_delta(fill, out)
+
+    def _is_empty(self, key: str) -> bool:
+        if key == "tool_calls":
+            return not self.tools
+        value = getattr(self, key)
+        return value is None or (value.__class__ is list and not "".join(value))
 
     def fold_delta(self, delta: Mapping[str, Any], out: list[Delta] | None) -> None:
         """A choice's ``delta`` (or whole ``message``)."""
@@ -354,8 +510,8 @@ class ChoiceState:
                         parts.append(value)
                     if out is not None and value:
                         out.append(ContentDelta(self.index, value))
-                elif value.__class__ is list:
-                    self.fold_parts(value, out)
+                elif value.__class__ is list or isinstance(value, Mapping):
+                    self.fold_parts(as_list(value, "delta.content"), out)
                 else:
                     raise InvalidChunk("delta.content", "a string or a list of parts", value)
             elif key == "role":
@@ -364,9 +520,8 @@ class ChoiceState:
                         raise InvalidChunk("delta.role", "a string", value)
                     self.role = value
             elif key == "tool_calls":
-                if value.__class__ is not list:
-                    raise InvalidChunk("delta.tool_calls", "a list", value)
-                for entry in value:
+                calls = value if value.__class__ is list else as_list(value, "delta.tool_calls")
+                for entry in calls:
                     self.tool_call(entry, out)
             elif key in _OTHER_TEXT_FIELDS:
                 self.add_text(key, value, _OTHER_TEXT_FIELDS[key], out)
@@ -375,7 +530,11 @@ class ChoiceState:
                 if call is None:
                     call = self.function_call = ToolState(self.index, None)
                 call.fold_function(value, "delta.function_call", self.text_keys, out)
-            elif key not in _SKIPPED_DELTA_KEYS:
+            elif key == "audio":
+                if self.audio is None:
+                    self.audio = AudioState()
+                self.audio.fold(value, self.text_keys)
+            elif key not in self.skipped:
                 self.delta_extra[key] = merge(
                     self.delta_extra.get(key), value, key, self.text_keys
                 )
@@ -402,8 +561,10 @@ class ChoiceState:
                 out.append(ReasoningDelta(index, text, key))
 
     def fold_parts(self, parts: list[Any], out: list[Delta] | None) -> None:
-        """Content sent as typed parts (Mistral): ``text`` parts extend content, ``thinking``
-        parts extend ``reasoning``; other parts are kept in ``extensions["content_parts"]``."""
+        """Content sent as typed parts (Mistral): ``text`` parts extend content, the ``text``
+        items of ``thinking`` parts extend ``reasoning`` (other items, such as references, are
+        kept in ``extensions["thinking_parts"]``); parts that carry nothing are skipped; other
+        parts are kept in ``extensions["content_parts"]``."""
         for entry in parts:
             part = _mapping(entry, "delta.content[]")
             kind = part.get("type")
@@ -411,44 +572,72 @@ class ChoiceState:
                 self.add_text("content", part["text"], "delta.content[].text", out)
             elif kind == "thinking":
                 thinking: Any = part.get("thinking")
-                pieces = [thinking] if thinking.__class__ is str else thinking
-                if pieces is not None and pieces.__class__ is not list:
-                    raise InvalidChunk("delta.content[].thinking", "a string or a list", pieces)
-                for piece in pieces or ():
-                    thought = piece.get("text") if isinstance(piece, Mapping) else piece
-                    self.add_text("reasoning", thought, "delta.content[].thinking[].text", out)
-            else:
+                if thinking is None:
+                    continue
+                items = [thinking] if thinking.__class__ is str else thinking
+                for item in as_list(items, "delta.content[].thinking"):
+                    self._thinking_item(item, out)
+            elif not _is_empty_part(part):
                 self.parts.append(copy_json(part))
+
+    def _thinking_item(self, item: Any, out: list[Delta] | None) -> None:
+        field = "delta.content[].thinking[].text"
+        if not isinstance(item, Mapping):
+            self.add_text("reasoning", item, field, out)  # a plain string (or a bad item)
+        elif item.get("type", "text") == "text":
+            self.add_text("reasoning", item.get("text"), field, out)
+        elif not _is_empty_part(item):
+            self.thinking_parts.append(copy_json(item))
 
     def tool_call(self, entry: Any, out: list[Delta] | None) -> None:
         """Fold one tool-call fragment.
 
         With an integer ``index`` (the OpenAI way; indices may be sparse, a chunk may carry
-        several fragments, even two for one index) the fragment belongs to that call. Without
-        one (Mistral sends whole calls with no ``index``): a known id picks its call; a new
-        non-empty id or function name starts a new call; anything else continues the most
-        recently started call.
+        several fragments, even two for one index) the fragment continues the call at that
+        index, unless it starts a new one: a non-empty id that differs from the call's, with a
+        non-empty function name (Ollama's OpenAI endpoint and some vLLM/SGLang tool parsers send
+        every parallel call at index 0). The id ``"null"`` (Mistral, on continuations) is no id.
+        Without an index (Mistral sends whole calls with no ``index``): a known id picks its
+        call; a new non-empty id or function name starts a new call; anything else continues
+        the most recently started call.
         """
         if entry.__class__ is not dict:
             entry = _mapping(entry, "delta.tool_calls[]")
         get = entry.get
-        key = get("index")
+        index = get("index")
         call_id = get("id")
         function = get("function")
         kind = get("type")
-        if call_id and call_id.__class__ is not str:
-            raise InvalidChunk("delta.tool_calls[].id", "a string", call_id)
+        if call_id:
+            if call_id.__class__ is not str:
+                raise InvalidChunk("delta.tool_calls[].id", "a string", call_id)
+            if call_id in _NO_IDS:
+                call_id = None
         tools = self.tools
-        if key.__class__ is int:
-            call = tools.get(key)
+        if index.__class__ is int:
+            call = self.by_index.get(index)
+            if (
+                call is not None
+                and call_id
+                and call.id
+                and call_id != call.id
+                and _has_name(function)
+            ):
+                call = None  # a new call at a used index
+            if call is None:
+                key = index if index not in tools else max(tools) + 1
+                order = (index, len(tools))
         else:
             call = self.tool_ids.get(call_id) if call_id else None
             if call is None and not call_id and not _has_name(function):
                 call = self.last_tool
             if call is None:
                 key = max(tools) + 1 if tools else 0
+                order = (key, len(tools))
         if call is None:
-            call = tools[key] = ToolState(self.index, key)
+            call = tools[key] = ToolState(self.index, key, order)
+            if index.__class__ is int:
+                self.by_index[index] = call
             self.last_tool = call
             if out is not None:
                 name = function.get("name") if isinstance(function, Mapping) else None
@@ -462,7 +651,10 @@ class ChoiceState:
             call.type = kind
         # Any key besides these four (or one of them null) sends the entry through the loop.
         if len(entry) > (
-            (key is not None) + (call_id is not None) + (function is not None) + (kind is not None)
+            (index is not None)
+            + (get("id") is not None)
+            + (function is not None)
+            + (kind is not None)
         ):
             call.fold_extra(entry, self.text_keys)
         if function:
@@ -472,15 +664,19 @@ class ChoiceState:
         extensions = copy_json(self.delta_extra) if self.delta_extra else {}
         if self.parts:
             extensions["content_parts"] = copy_json(self.parts)
+        if self.thinking_parts:
+            extensions["thinking_parts"] = copy_json(self.thinking_parts)
         fc = self.function_call
+        tools = sorted(self.tools.values(), key=_by_order)
         message = Message(
             role=self.role or "assistant",
             content=_joined(self.content),
             refusal=_joined(self.refusal),
-            tool_calls=[self.tools[k].build() for k in sorted(self.tools)] or None,
+            tool_calls=[t.build() for t in tools] or None,
             function_call=None if fc is None else fc.function(),
             reasoning_content=_joined(self.reasoning_content),
             reasoning=_joined(self.reasoning),
+            audio=None if self.audio is None else self.audio.build(),
             extensions=extensions,
         )
         choice_extra = copy_json(self.extra) if self.extra else {}
@@ -493,6 +689,10 @@ class ChoiceState:
             logprobs=None if self.logprobs is None else self.logprobs.build(),
             extensions=choice_extra,
         )
+
+
+def _by_order(tool: ToolState) -> tuple[int, int]:
+    return tool.order
 
 
 def _has_name(function: Any) -> bool:
@@ -511,15 +711,19 @@ class ResponseState:
         "id",
         "model",
         "other",
+        "padding_keys",
         "prompt_logprobs",
         "service_tier",
+        "skipped",
         "system_fingerprint",
         "text_keys",
         "usage",
     )
 
-    def __init__(self, text_keys: frozenset[str]) -> None:
+    def __init__(self, text_keys: frozenset[str], padding_keys: frozenset[str]) -> None:
         self.text_keys = text_keys
+        self.padding_keys = padding_keys
+        self.skipped = STREAMING_ONLY_KEYS | padding_keys
         self.id = ""
         self.created: int = 0
         self.model: str | None = None
@@ -567,7 +771,7 @@ class ResponseState:
         choices = get("choices")
         if choices:
             if choices.__class__ is not list:
-                raise InvalidChunk("choices", "a list", choices)
+                choices = as_list(choices, "choices")
             states = self.choices
             for entry in choices:
                 choice = entry if entry.__class__ is dict else _mapping(entry, "choices[]")
@@ -586,12 +790,12 @@ class ResponseState:
             raise InvalidChunk("choices[].index", "an integer", index)
         state = self.choices.get(index)
         if state is None:
-            state = self.choices[index] = ChoiceState(index, self.text_keys)
+            state = self.choices[index] = ChoiceState(index, self.text_keys, self.skipped)
         return state
 
     def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
         for key, value in chunk.items():
-            if value is None or key in _COMMON_TOP or key in PADDING_KEYS:
+            if value is None or key in _COMMON_TOP or key in self.padding_keys:
                 continue
             if key == "service_tier":
                 if value:

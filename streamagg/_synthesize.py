@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import binascii
 import itertools
 import json
+from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from typing import Any
 
 from ._convert import converter, from_dict
-from ._models import ChatCompletionResponse, Choice, FunctionCall, Logprobs, Message
+from ._models import Audio, ChatCompletionResponse, Choice, FunctionCall, Logprobs, Message
 from ._recording import timing_line
 
 __all__ = ["synthesize", "synthesize_chunks"]
@@ -27,6 +29,32 @@ def _function_fragments(function: FunctionCall, size: int) -> list[dict[str, Any
     return [first, *({"arguments": p} for p in pieces[1:])]
 
 
+def _audio_fragments(audio: Audio, size: int) -> list[dict[str, Any]]:
+    """Audio as streamed: id and extensions first, then the transcript in pieces and the data
+    as separately encoded base64 pieces (a piece of 3 * ``size`` bytes each)."""
+    try:
+        data = b64decode(audio.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"audio data must be base64, not {audio.data[:20]!r}") from None
+    step = 3 * size
+    clips = [b64encode(data[i : i + step]).decode("ascii") for i in range(0, len(data), step)]
+    transcript = _pieces(audio.transcript, size)
+    first: dict[str, Any] = {"id": audio.id, **audio.extensions}
+    if audio.expires_at is not None:
+        first["expires_at"] = audio.expires_at
+    fragments = [first]
+    for text, clip in itertools.zip_longest(transcript, clips):
+        fragment = {}
+        if text is not None:
+            fragment["transcript"] = text
+        if clip is not None:
+            fragment["data"] = clip
+        fragments.append(fragment)
+    if len(fragments) == 1:
+        first.update(transcript="", data="")
+    return fragments
+
+
 def _choice_entries(choice: Choice, size: int) -> list[dict[str, Any]]:
     """The ``choices`` entries (one per chunk) that stream one choice, in a realistic order:
     the role, reasoning, refusal and content in pieces, tool calls, then the finish."""
@@ -38,6 +66,8 @@ def _choice_entries(choice: Choice, size: int) -> list[dict[str, Any]]:
         if text is not None:
             first[key] = ""  # as OpenAI does: the field appears empty with the role
             deltas.extend({key: p} for p in _pieces(text, size))
+    if message.audio is not None:
+        deltas.extend({"audio": a} for a in _audio_fragments(message.audio, size))
     if message.function_call is not None:
         deltas.extend(
             {"function_call": f} for f in _function_fragments(message.function_call, size)

@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from hypothesis import strategies as st
 
 from streamagg import (
+    Audio,
     ChatCompletionResponse,
     Choice,
     FunctionCall,
@@ -21,7 +23,7 @@ from streamagg import (
     Usage,
 )
 from streamagg._models import STREAMING_ONLY_KEYS, known_fields
-from streamagg._state import PADDING_KEYS
+from streamagg._state import DEFAULT_PADDING_KEYS
 
 text = st.text(max_size=30)
 name = st.text(min_size=1, max_size=8)
@@ -52,7 +54,7 @@ def extensions(
     (padding, ``usage``, ``error`` and the ``reserved`` ones)."""
     known = known_fields(model) | STREAMING_ONLY_KEYS | {"extensions"}
     if folded:
-        known |= PADDING_KEYS | {"usage", "error", *reserved}
+        known |= DEFAULT_PADDING_KEYS | {"usage", "error", *reserved}
     keys = name.filter(lambda k: k not in known)
     return st.dictionaries(keys, folded_values if folded else json_values, max_size=2)
 
@@ -86,6 +88,17 @@ def _usages(folded: bool) -> st.SearchStrategy[Usage]:
     )
 
 
+def _audios(folded: bool) -> st.SearchStrategy[Audio]:
+    return st.builds(
+        Audio,
+        id=text,
+        data=st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode("ascii")),
+        transcript=text,
+        expires_at=st.none() | st.integers(0, 2**40),
+        extensions=extensions(Audio, folded=folded),
+    )
+
+
 _finish = st.none() | st.sampled_from(["stop", "length", "tool_calls"])
 _optional_text = st.none() | text
 
@@ -101,6 +114,7 @@ _any_choice = st.builds(
         function_call=st.none() | _functions(False),
         reasoning_content=_optional_text,
         reasoning=_optional_text,
+        audio=st.none() | _audios(False),
         extensions=extensions(Message),
     ),
     finish_reason=_finish,
@@ -150,6 +164,7 @@ def folded_responses(draw: st.DrawFn) -> ChatCompletionResponse:
                 function_call=draw(st.none() | _functions(True)),
                 reasoning_content=draw(_optional_text),
                 reasoning=draw(_optional_text),
+                audio=draw(st.none() | _audios(True)),
                 extensions=draw(
                     extensions(Message, "content_parts", "message", "delta", folded=True)
                 ),

@@ -94,7 +94,7 @@ def test_from_dict_keeps_unknown_keys_in_extensions() -> None:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": "a", "audio": None},
+                    "message": {"role": "assistant", "content": "a", "annotations": None},
                     "stop_reason": 5,
                 }
             ],
@@ -103,7 +103,7 @@ def test_from_dict_keeps_unknown_keys_in_extensions() -> None:
     )
     assert r.extensions == {"citations": [1]}
     assert r.choices[0].extensions == {"stop_reason": 5}
-    assert r.choices[0].message.extensions == {"audio": None}
+    assert r.choices[0].message.extensions == {"annotations": None}
     assert r.usage is not None
     assert r.usage.extensions == {"cost": 0.1}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -357,10 +358,12 @@ def test_tool_call_id_type_name_first_non_empty() -> None:
     m = message(
         chunk(tc(index=0, id="a", type="function", function={"name": "f", "arguments": "1"})),
         chunk(tc(index=0, id="", type="", function={"name": "", "arguments": "2"})),
-        chunk(tc(index=0, id="z", type="x", function={"name": "g", "arguments": "3"})),
+        chunk(tc(index=0, id="z", type="x", function={"arguments": "3"})),
+        chunk(tc(index=0, function={"name": "g", "arguments": "4"})),
     )
+    assert m.tool_calls is not None
     (t,) = m.tool_calls
-    assert (t.id, t.type, t.function.name, t.function.arguments) == ("a", "function", "f", "123")
+    assert (t.id, t.type, t.function.name, t.function.arguments) == ("a", "function", "f", "1234")
 
 
 def test_tool_call_type_defaults_to_function() -> None:
@@ -475,13 +478,13 @@ def test_other_keys_indexed_lists_merge_entry_by_entry() -> None:
 def test_other_keys_lists_extend_dicts_merge_scalars_last_non_null() -> None:
     """Other lists extend, dicts merge recursively, scalars take the last non-null value."""
     m = message(
-        chunk(delta(annotations=[{"u": 1}], audio={"id": "a", "transcript": "x"}, channel="c1")),
-        chunk(delta(annotations=[{"u": 2}], audio={"transcript": "y"}, channel="c2")),
+        chunk(delta(annotations=[{"u": 1}], media={"id": "a", "transcript": "x"}, channel="c1")),
+        chunk(delta(annotations=[{"u": 2}], media={"transcript": "y"}, channel="c2")),
         chunk(delta(channel=None)),
     )
     assert m.extensions == {
         "annotations": [{"u": 1}, {"u": 2}],
-        "audio": {"id": "a", "transcript": "y"},
+        "media": {"id": "a", "transcript": "y"},
         "channel": "c2",
     }
 
@@ -489,20 +492,20 @@ def test_other_keys_lists_extend_dicts_merge_scalars_last_non_null() -> None:
 def test_other_keys_text_like_keys_concatenate() -> None:
     """Inside merges only text-like keys concatenate; ids and formats never double."""
     m = message(
-        chunk(delta(thinking="a", audio={"text": "x", "id": "1"})),
-        chunk(delta(thinking="b", audio={"text": "y", "id": "1"})),
-        chunk(delta(thinking="c", audio={"text": "z", "id": "1"})),
+        chunk(delta(thinking="a", media={"text": "x", "id": "1"})),
+        chunk(delta(thinking="b", media={"text": "y", "id": "1"})),
+        chunk(delta(thinking="c", media={"text": "z", "id": "1"})),
     )
-    assert m.extensions == {"thinking": "abc", "audio": {"text": "xyz", "id": "1"}}
+    assert m.extensions == {"thinking": "abc", "media": {"text": "xyz", "id": "1"}}
 
 
 def test_text_keys_are_configurable() -> None:
     """``Aggregator(text_keys=...)`` chooses which keys concatenate inside extensions."""
     agg = Aggregator(text_keys={"transcript"})
-    agg.feed(chunk(delta(audio={"transcript": "a", "text": "x"}, finish="stop")))
-    agg.feed(chunk(delta(audio={"transcript": "b", "text": "y"})))
+    agg.feed(chunk(delta(media={"transcript": "a", "text": "x"}, finish="stop")))
+    agg.feed(chunk(delta(media={"transcript": "b", "text": "y"})))
     assert agg.result().choices[0].message.extensions == {
-        "audio": {"transcript": "ab", "text": "y"}
+        "media": {"transcript": "ab", "text": "y"}
     }
 
 
@@ -740,12 +743,12 @@ def test_malformed_chunk_error_not_a_json_object(data: str) -> None:
         ),
         (
             {"choices": [{"delta": {"content": [{"type": "thinking", "thinking": 5}]}}]},
-            "delta.content[].thinking must be a string or a list",
+            "delta.content[].thinking must be a list, not a number",
         ),
         ({"choices": [{"delta": {"role": 5}}]}, "delta.role must be a string"),
         ({"choices": [{"delta": {"refusal": 5}}]}, "delta.refusal must be a string"),
         ({"choices": [{"delta": {"reasoning": {}}}]}, "delta.reasoning must be a string"),
-        ({"choices": [{"delta": {"tool_calls": {}}}]}, "delta.tool_calls must be a list"),
+        ({"choices": [{"delta": {"tool_calls": 5}}]}, "delta.tool_calls must be a list"),
         ({"choices": [{"delta": {"tool_calls": ["x"]}}]}, "delta.tool_calls[] must be an"),
         (
             {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": 5}]}}]},
@@ -954,10 +957,10 @@ def test_fold_accepts_any_mapping() -> None:
     """Chunks and their parts may be any ``Mapping``, not only dicts."""
     from types import MappingProxyType as Frozen
 
-    d = Frozen({"content": "a", "audio": Frozen({"id": "x"})})
+    d = Frozen({"content": "a", "media": Frozen({"id": "x"})})
     c = Frozen({"choices": [Frozen({"index": 0, "delta": d, "finish_reason": "stop"})]})
     m = fold([c]).choices[0].message
-    assert (m.content, m.extensions) == ("a", {"audio": {"id": "x"}})
+    assert (m.content, m.extensions) == ("a", {"media": {"id": "x"}})
     # Values of other types (a tuple from some pydantic dump) are kept as they are.
     assert fold([{**c, "pair": (1, 2)}]).extensions == {"pair": (1, 2)}
 
@@ -1110,4 +1113,163 @@ def test_done_ends_the_stream_under_any_event_name(name: str) -> None:
     agg.feed(chunk(delta(content="a")))
     assert agg.receive(name, "[DONE]", None) is True
     assert agg.done
+    assert agg.result().choices[0].message.content == "a"
+
+
+# -- the long tail of provider shapes (each also has a constructed stream in tests/streams) --
+
+
+def test_message_beside_a_delta_is_ignored_for_text_and_tool_calls() -> None:
+    """A choice that carries both ``delta`` and ``message`` with the same piece folds the piece
+    once; the message's other keys are kept where the deltas did not set them."""
+
+    def both(finish: str | None = None, **d: Any) -> dict[str, Any]:
+        entry = delta(0, finish, **d)
+        entry["message"] = {**d, "trace": "t"}
+        return chunk(entry)
+
+    call = {"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}
+    m = message(both(content="Hi"), both(content="!"), both("tool_calls", tool_calls=[call]))
+    assert m.content == "Hi!"
+    assert [t.function.arguments for t in m.tool_calls or []] == ["{}"]
+    assert m.extensions == {"trace": "t"}
+
+
+def test_message_after_deltas_fills_only_what_is_empty() -> None:
+    """A closing frame whose ``message`` holds the whole answer adds only what the deltas did
+    not carry."""
+    closing = chunk(
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hi!", "refusal": "no", "extra": 1},
+            "finish_reason": "stop",
+        },
+        object="chat.completion",
+    )
+    m = message(chunk(delta(content="Hi")), chunk(delta(content="!")), closing)
+    assert (m.content, m.refusal, m.extensions) == ("Hi!", "no", {"extra": 1})
+
+
+def test_message_without_deltas_folds_like_one_big_delta() -> None:
+    """A ``message`` on a choice that never had a delta (a server that ignored ``stream``)
+    folds whole."""
+    m = message(chunk({"index": 0, "message": {"content": "whole"}, "finish_reason": "stop"}))
+    assert m.content == "whole"
+
+
+def test_new_id_and_name_at_a_used_index_start_a_new_call() -> None:
+    """Parallel calls that all arrive at ``index: 0`` stay separate, in arrival order; a
+    continuation without an id (or with a new id but no name) extends the current call."""
+    deltas = []
+    agg = Aggregator()
+    for c in (
+        chunk(tc(index=0, id="a", function={"name": "f", "arguments": "{"})),
+        chunk(tc(index=0, function={"arguments": "}"})),
+        chunk(tc(index=0, id="b", function={"name": "g", "arguments": "["})),
+        chunk(tc(index=0, id="b2", function={"arguments": "]"})),
+        chunk(tc(index=1, id="c", function={"name": "h", "arguments": "1"})),
+    ):
+        deltas += agg.feed(c)
+    agg.feed_done()
+    calls = agg.result().choices[0].message.tool_calls or []
+    assert [(t.id, t.function.name, t.function.arguments) for t in calls] == [
+        ("a", "f", "{}"),
+        ("b", "g", "[]"),
+        ("c", "h", "1"),
+    ]
+    starts = [d for d in deltas if isinstance(d, ToolCallStart)]
+    assert len({s.tool for s in starts}) == 3  # each call has its own number in the deltas
+
+
+def test_null_id_is_a_continuation() -> None:
+    """The id ``"null"`` (Mistral's continuations) is no id: never a new call, never kept."""
+    m = message(
+        chunk(tc(index=0, id="abc", function={"name": "add", "arguments": '{"a": 1'})),
+        chunk(tc(index=0, id="null", function={"name": "add", "arguments": "}"})),
+    )
+    assert [(t.id, t.function.arguments) for t in m.tool_calls or []] == [("abc", '{"a": 1}')]
+
+
+@pytest.mark.parametrize(
+    ("field", "single"),
+    [
+        ("tool_calls", {"index": 0, "id": "x", "function": {"name": "f", "arguments": "{}"}}),
+        ("content", {"type": "text", "text": "part"}),
+    ],
+)
+def test_single_object_where_a_list_belongs_is_a_list_of_one(field: str, single: Any) -> None:
+    """A single object where the protocol says "a list of objects" (Hugging Face TGI's
+    ``tool_calls``) reads as a list of one; so do ``choices`` and logprob token lists."""
+    m = message(chunk(delta(**{field: single})))
+    assert m.tool_calls or m.content == "part"
+    one = {"index": 0, "delta": {"content": "a"}, "logprobs": {"content": {"token": "a"}}}
+    r = done({"choices": one}).result()
+    assert r.choices[0].message.content == "a"
+    assert r.choices[0].logprobs is not None
+    assert r.choices[0].logprobs.content == [{"token": "a"}]
+
+
+def test_thinking_items_other_than_text_are_kept() -> None:
+    """``text`` items of a ``thinking`` part extend reasoning; ``tool_reference`` and
+    ``reference`` items are kept in ``thinking_parts``, never fatal."""
+    ref = {"type": "tool_reference", "tool": "web_search", "url": "u"}
+    part = {"type": "thinking", "thinking": [{"type": "text", "text": "a"}, ref, "b"]}
+    m = message(chunk(delta(content=[part])))
+    assert (m.reasoning, m.extensions) == ("ab", {"thinking_parts": [ref]})
+
+
+def test_empty_content_parts_are_skipped() -> None:
+    """Parts that carry nothing but their type (``reference_ids: []`` in every chunk) leave no
+    trace; parts that carry something are kept."""
+    empty = {"type": "reference", "reference_ids": []}
+    full = {"type": "reference", "reference_ids": [2]}
+    m = message(*(chunk(delta(content=[empty, {"type": "text", "text": "x"}])) for _ in "ab"))
+    assert (m.content, m.extensions) == ("xx", {})
+    m = message(chunk(delta(content=[empty, full])))
+    assert m.extensions == {"content_parts": [full]}
+
+
+def test_audio_pieces_join_as_decoded_bytes() -> None:
+    """``delta.audio``: id first non-empty, transcript concatenated, each base64 data piece
+    decoded and the bytes joined (the base64 texts are not concatenated), expires_at last."""
+    pieces = [b"\x00\x01", b"\x02\x03\x04", b"\x05"]
+    m = message(
+        chunk(delta(audio={"id": "au", "transcript": "He", "data": b64(pieces[0])})),
+        chunk(delta(audio={"id": "other", "transcript": "y", "data": b64(pieces[1])})),
+        chunk(delta(audio={"data": b64(pieces[2]), "expires_at": 7, "format": "pcm16"})),
+    )
+    assert m.audio == streamagg.Audio(
+        id="au",
+        data=b64(b"".join(pieces)),
+        transcript="Hey",
+        expires_at=7,
+        extensions={"format": "pcm16"},
+    )
+    with pytest.raises(MalformedChunkError, match=r"delta\.audio\.data must be base64 text"):
+        Aggregator().feed(chunk(delta(audio={"data": "not base64!"})))
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_padding_keys_are_dropped_and_configurable() -> None:
+    """``obfuscation`` (OpenAI) and ``p`` (Mistral) are random padding, dropped by default at
+    the top level and in deltas; ``padding_keys`` changes the set."""
+    c = chunk(delta(content="a", p="x", finish="stop"), p="zz", obfuscation="q", pad="k")
+    assert fold([c]).extensions == {"pad": "k"}
+    assert fold([c]).choices[0].message.extensions == {}
+    custom = fold([c], padding_keys={"pad"})
+    assert custom.extensions == {"p": "zz", "obfuscation": "q"}
+    assert custom.choices[0].message.extensions == {"p": "x"}
+
+
+def test_keepalive_sent_as_data_is_skipped_and_counted() -> None:
+    """Event data starting with ``:`` (``data: : keepalive`` from a proxy) is a keep-alive: no
+    chunk, no error; ``keepalives`` counts them."""
+    agg = Aggregator()
+    assert agg.receive("message", ": keepalive", None) is False
+    agg.feed(chunk(delta(content="a", finish="stop")))
+    assert agg.receive("message", " :ping", None) is False
+    assert agg.keepalives == 2
     assert agg.result().choices[0].message.content == "a"
