@@ -10,6 +10,7 @@ from ._convert import from_dict, to_dict
 from ._errors import (
     ContentTypeError,
     IncompleteStreamError,
+    LimitExceededError,
     MalformedChunkError,
     ResponseNotReadyError,
     StreamError,
@@ -18,6 +19,7 @@ from ._errors import (
 )
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator, afold, fold
 from ._ingest import Fold, StreamReader
+from ._limits import DEFAULT_LIMITS, Limits
 from ._models import (
     Audio,
     ChatCompletionResponse,
@@ -25,11 +27,13 @@ from ._models import (
     ContentDelta,
     Delta,
     FinishDelta,
+    FoldReport,
     FunctionCall,
     Logprobs,
     Message,
     ReasoningDelta,
     RefusalDelta,
+    Skipped,
     ToolCall,
     ToolCallArgumentsDelta,
     ToolCallStart,
@@ -73,6 +77,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_PADDING_KEYS",
     "DEFAULT_TEXT_KEYS",
     "Aggregator",
@@ -85,10 +90,13 @@ __all__ = [
     "ContentTypeError",
     "Delta",
     "FinishDelta",
+    "FoldReport",
     "Fold",
     "FunctionCall",
     "HTTPStatusError",
     "IncompleteStreamError",
+    "LimitExceededError",
+    "Limits",
     "Logprobs",
     "MalformedChunkError",
     "Message",
@@ -96,6 +104,7 @@ __all__ = [
     "RefusalDelta",
     "ResponseNotReadyError",
     "SSEDecoder",
+    "Skipped",
     "StreamError",
     "StreamInterruptedError",
     "StreamReader",

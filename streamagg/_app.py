@@ -20,6 +20,7 @@ from ._errors import ResponseNotReadyError, StreamError, StreamInterruptedError
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
 from ._http import HTTPStatusError, content_type_error
 from ._ingest import Fold, StreamReader
+from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, ContentDelta, Delta
 
 __all__ = [
@@ -175,9 +176,15 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
+        super().__init__(
+            Aggregator(
+                text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
+            )
+        )
         self._connect = client.stream(method, url, **_request_kwargs(kwargs))
         self._deltas: Generator[Delta, None, None] | None = None
 
@@ -252,9 +259,15 @@ class AsyncChatStream(
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
+        super().__init__(
+            Aggregator(
+                text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
+            )
+        )
         self._connect = client.stream(method, url, **_request_kwargs(kwargs))
         self._deltas: AsyncGenerator[Delta, None] | None = None
 
@@ -329,6 +342,8 @@ def stream(
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
     **kwargs: Any,
 ) -> ChatStream:
     """Open a streaming chat completion: ``with stream(client, "POST", url, json=...) as s:``.
@@ -339,11 +354,18 @@ def stream(
     a whole JSON completion (see ``StreamReader``). Raises ``HTTPStatusError`` (non-2xx),
     ``ContentTypeError``, ``StreamInterruptedError`` (connection failed, or the stream read
     after its block was left) and the fold's errors; each carries ``.partial``. Leaving the
-    ``with`` block closes the deltas, the response and the connection. ``text_keys`` and
-    ``padding_keys`` are the fold options of ``Aggregator``.
+    ``with`` block closes the deltas, the response and the connection. ``text_keys``,
+    ``padding_keys``, ``limits`` and ``strict`` are the fold options of ``Aggregator``.
     """
     return ChatStream(
-        client, method, url, text_keys=text_keys, padding_keys=padding_keys, **kwargs
+        client,
+        method,
+        url,
+        text_keys=text_keys,
+        padding_keys=padding_keys,
+        limits=limits,
+        strict=strict,
+        **kwargs,
     )
 
 
@@ -354,11 +376,20 @@ def astream(
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``stream()``: ``async with astream(client, ...) as s:``."""
     return AsyncChatStream(
-        client, method, url, text_keys=text_keys, padding_keys=padding_keys, **kwargs
+        client,
+        method,
+        url,
+        text_keys=text_keys,
+        padding_keys=padding_keys,
+        limits=limits,
+        strict=strict,
+        **kwargs,
     )
 
 
@@ -392,6 +423,8 @@ def chat(
     headers: Mapping[str, str] | None = None,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
     **kwargs: Any,
 ) -> ChatStream:
     """POST ``payload`` to ``{url}/chat/completions`` (``url`` may already end with it).
@@ -409,6 +442,8 @@ def chat(
         headers=all_headers,
         text_keys=text_keys,
         padding_keys=padding_keys,
+        limits=limits,
+        strict=strict,
         **kwargs,
     )
 
@@ -422,6 +457,8 @@ def achat(
     headers: Mapping[str, str] | None = None,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``chat()``."""
@@ -434,5 +471,7 @@ def achat(
         headers=all_headers,
         text_keys=text_keys,
         padding_keys=padding_keys,
+        limits=limits,
+        strict=strict,
         **kwargs,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
@@ -54,11 +55,17 @@ def _strict(kind: type) -> Callable[[Any, type], Any]:
     return structure
 
 
+def _not_api(cls: type) -> dict[str, Any]:
+    """cattrs overrides leaving out the fields that are not keys of the API's object."""
+    names = {a.name for a in attrs.fields(cls)} - known_fields(cls)
+    return {name: override(omit=True) for name in names}
+
+
 def _unstructure_hook(
     converter: cattrs.Converter, cls: type, omit: tuple[str, ...]
 ) -> Callable[[Any], dict[str, Any]]:
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, extensions=override(omit=True)
+        cls, converter, **_not_api(cls)
     )
 
     def unstructure(obj: Any) -> dict[str, Any]:
@@ -74,9 +81,7 @@ def _unstructure_hook(
 
 
 def _structure_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, type], Any]:
-    base: Callable[[Any, type], Any] = make_dict_structure_fn(
-        cls, converter, extensions=override(omit=True)
-    )
+    base: Callable[[Any, type], Any] = make_dict_structure_fn(cls, converter, **_not_api(cls))
     known = known_fields(cls)
     dropped = _STREAMING_ONLY.get(cls, frozenset())
 

@@ -9,6 +9,7 @@
     │   │   └── StreamInterruptedError   the connection failed mid-stream (httpx cause)
     │   ├── MalformedChunkError      .raw: data that is not JSON, or a field of impossible type
     │   ├── ContentTypeError         .content_type: neither an event stream nor JSON
+    │   ├── LimitExceededError       .limit: the ``Limits`` field that was exceeded
     │   └── HTTPStatusError          non-2xx answer (defined in ``_http``: it needs httpx)
     └── RuntimeError
         └── ResponseNotReadyError    ``.response`` read before the end
@@ -25,6 +26,7 @@ from typing import Any, Generic, TypeVar
 __all__ = [
     "ContentTypeError",
     "IncompleteStreamError",
+    "LimitExceededError",
     "MalformedChunkError",
     "ResponseNotReadyError",
     "StreamError",
@@ -79,6 +81,16 @@ class ContentTypeError(StreamError[R]):
     def __init__(self, message: str, *, content_type: str, partial: R) -> None:
         super().__init__(message, partial=partial)
         self.content_type = content_type
+
+
+class LimitExceededError(StreamError[R]):
+    """The stream went past one of its ``Limits`` (a line that never ends, JSON nested too
+    deeply, too many choices, ...); ``limit`` names the field, ``value`` its setting."""
+
+    def __init__(self, message: str, *, limit: str, value: int, partial: R) -> None:
+        super().__init__(message, partial=partial)
+        self.limit = limit
+        self.value = value
 
 
 class ResponseNotReadyError(RuntimeError):

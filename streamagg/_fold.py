@@ -14,13 +14,16 @@ from typing import Any, NoReturn
 
 from ._errors import (
     IncompleteStreamError,
+    LimitExceededError,
     MalformedChunkError,
     StreamError,
     StreamInterruptedError,
     UpstreamError,
 )
-from ._models import ChatCompletionResponse, Delta
-from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, ResponseState
+from ._json import nesting_exceeds, short_repr
+from ._limits import DEFAULT_LIMITS, Limits
+from ._models import ChatCompletionResponse, Delta, FoldReport, Skipped
+from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState
 
 __all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "afold", "fold"]
 
@@ -41,9 +44,16 @@ class Aggregator:
 
     Sans-IO: give it chunks with ``feed()`` (dicts, or pydantic chunks such as the openai SDK's)
     or SSE events with ``feed_event()``, read ``snapshot()`` at any time and ``result()`` at the
-    end. ``text_keys`` names the keys whose strings concatenate inside provider extensions (see
-    ``DEFAULT_TEXT_KEYS``); ``padding_keys`` the random padding keys that are never folded (see
-    ``DEFAULT_PADDING_KEYS``).
+    end.
+
+    The fold options, which every entry point takes: ``text_keys`` names the keys whose strings
+    concatenate inside provider extensions (``DEFAULT_TEXT_KEYS``); ``padding_keys`` the random
+    padding keys that are never folded (``DEFAULT_PADDING_KEYS``); ``limits`` the ``Limits`` of
+    one stream; ``strict=False`` makes the fold lenient: event data that is not JSON and chunks
+    with a field of an impossible type are skipped (a chunk is folded up to its first bad
+    field) and listed in the response's ``report``, and ``result()`` of a stream that ended
+    early returns the partial response with ``report.complete`` False instead of raising.
+    Errors the server sent (``UpstreamError``) and exceeded limits raise in both modes.
 
     Event data that starts with ``:`` (a keep-alive comment that a proxy sent as data, such as
     ``data: : keepalive``) is skipped and counted in ``keepalives``.
@@ -60,10 +70,17 @@ class Aggregator:
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
     ) -> None:
-        self._state = ResponseState(frozenset(text_keys), frozenset(padding_keys))
+        self.limits = limits
+        self.strict = strict
+        self._state = ResponseState(frozenset(text_keys), frozenset(padding_keys), limits)
         #: How many keep-alives arrived as event data (``data: : keepalive``).
         self.keepalives = 0
+        self._other_events = 0
+        self._skipped: list[Skipped] = []
+        self._chunks = 0  # chunks folded (a stream with [DONE] and no chunk is not complete)
         self._done = False
         self._ended = False  # [DONE], feed_done() or an error: no more input is folded
 
@@ -74,17 +91,21 @@ class Aggregator:
 
     @property
     def complete(self) -> bool:
-        """True when ``result()`` would succeed: ``[DONE]`` arrived, or every choice finished."""
+        """True when the stream is whole: ``[DONE]`` arrived after at least one chunk, or every
+        choice has a finish reason; False after an error."""
         state = self._state
         if state.errored:
             return False
-        return self._done or (bool(state.choices) and not state.unfinished())
+        if self._done:
+            return self._chunks > 0
+        return bool(state.choices) and not state.unfinished()
 
     def feed(self, chunk: Mapping[str, Any] | Any) -> list[Delta]:
         """Fold one chunk and return what it added, as typed deltas.
 
-        Raises ``UpstreamError`` after folding a chunk that carries a top-level ``error``, and
-        ``MalformedChunkError`` when the chunk is not an object or a field has an impossible type.
+        Raises ``UpstreamError`` after folding a chunk that carries a top-level ``error``,
+        ``MalformedChunkError`` when the chunk is not an object or a field has an impossible type
+        (unless lenient), and ``LimitExceededError``.
         """
         out: list[Delta] = []
         self.receive_chunk(chunk, out)
@@ -95,6 +116,12 @@ class Aggregator:
         way to fold). Returns True once the stream has ended. Raises as ``feed()`` does."""
         if self._ended:
             return True
+        if chunk.__class__ is not dict:
+            chunk = self._as_mapping(chunk)
+            if chunk is None:
+                return False
+        if nesting_exceeds(chunk, self.limits.max_depth):
+            raise self._too_deep()
         self._fold(chunk, out)
         return self._ended
 
@@ -125,7 +152,8 @@ class Aggregator:
             if event == "error":
                 self._event_error(data)
             if event:
-                return False  # not a chunk (for example a named ``ping`` event)
+                self._other_events += 1  # not a chunk (for example a named ``ping`` event)
+                return False
         if not data:
             return False  # a keep-alive
         try:
@@ -133,7 +161,12 @@ class Aggregator:
         except ValueError:
             return self._not_json(data)
         except RecursionError:
-            raise self._malformed("event data is JSON nested too deeply", data) from None
+            raise self._too_deep() from None
+        # Counting brackets (in C) is a bound on the nesting that costs nearly nothing; only a
+        # chunk with more brackets than the limit is measured.
+        limit = self.limits.max_depth
+        if data.count("{") + data.count("[") > limit and nesting_exceeds(chunk, limit):
+            raise self._too_deep()
         self._fold(chunk, out)
         return self._ended
 
@@ -145,35 +178,47 @@ class Aggregator:
         try:
             chunk = _decode_json(body)
         except ValueError:
-            raise self._malformed(f"the body is not JSON: {body[:80]!r}", body) from None
+            self._bad_input(f"the body is not JSON: {body[:80]!r}", body)
         except RecursionError:
-            raise self._malformed("the body is JSON nested too deeply", body) from None
-        self._fold(chunk, None)
-        self.feed_done()
+            raise self._too_deep() from None
+        else:
+            if nesting_exceeds(chunk, self.limits.max_depth):
+                raise self._too_deep()
+            self._fold(chunk, None)
+        if not self._ended:
+            self.feed_done()
 
     def snapshot(self) -> ChatCompletionResponse:
-        """The response folded so far (a new object each call)."""
-        return self._state.build()
+        """The response folded so far (a new object each call); its ``report`` says whether
+        it is complete and what was skipped."""
+        response = self._state.build()
+        response.report = FoldReport(
+            complete=self.complete,
+            skipped=list(self._skipped),
+            keepalives=self.keepalives,
+            other_events=self._other_events,
+        )
+        return response
 
     def result(self) -> ChatCompletionResponse:
         """The final response.
 
-        Raises ``UpstreamError`` if the stream carried an error, and ``IncompleteStreamError``
-        unless ``[DONE]`` arrived or every choice has a finish reason; each carries ``.partial``.
+        Raises ``UpstreamError`` if the stream carried an error, and (unless lenient)
+        ``IncompleteStreamError`` unless ``[DONE]`` arrived after a chunk or every choice has a
+        finish reason; each carries ``.partial``.
         """
         state = self._state
         if state.errored:
             raise self._upstream_error()
-        if not self.complete:
+        if not self.complete and self.strict:
             unfinished = state.unfinished()
-            detail = (
-                f"choices {unfinished} have no finish_reason"
-                if unfinished
-                else "no choice was received"
-            )
-            raise IncompleteStreamError(
-                f"the stream ended before [DONE] and {detail}", partial=self.snapshot()
-            )
+            if unfinished:
+                detail = f"before [DONE] and choices {unfinished} have no finish_reason"
+            elif self._chunks:
+                detail = "before [DONE] and no choice was received"
+            else:
+                detail = "without any chunk"
+            raise IncompleteStreamError(f"the stream ended {detail}", partial=self.snapshot())
         return self.snapshot()
 
     # -- internals ---------------------------------------------------------------------------
@@ -182,14 +227,31 @@ class Aggregator:
         """Fold one decoded chunk (the callers have checked that the stream has not ended)."""
         if chunk.__class__ is not dict:
             chunk = self._as_mapping(chunk)
+            if chunk is None:
+                return
         state = self._state
+        self._chunks += 1
         try:
             state.fold(chunk, out)
         except InvalidChunk as exc:
-            raise self._malformed(str(exc), chunk) from None
+            self._bad_input(str(exc), chunk)
+        except OverLimit as exc:
+            value = getattr(self.limits, exc.limit)
+            raise LimitExceededError(
+                f"the stream has more {exc.what} than {exc.limit}={value}",
+                limit=exc.limit,
+                value=value,
+                partial=self.snapshot(),
+            ) from None
         if state.errored:
             self._ended = True
             raise self._upstream_error()
+
+    def _bad_input(self, reason: str, raw: Any) -> None:
+        """Raise ``MalformedChunkError``, or (lenient) note what was skipped."""
+        if self.strict:
+            raise MalformedChunkError(reason, raw=raw, partial=self.snapshot())
+        self._skipped.append(Skipped(reason, short_repr(raw)))
 
     def _not_json(self, data: str) -> bool:
         """Event data that is not JSON: ``[DONE]`` (True: the end), a keep-alive, or bad."""
@@ -200,9 +262,20 @@ class Aggregator:
         if stripped[:1] == ":":
             self.keepalives += 1  # a comment sent as data: no JSON starts with ":"
             return False
-        raise self._malformed(f"event data is not JSON: {data[:80]!r}", data)
+        self._bad_input(f"event data is not JSON: {data[:80]!r}", data)
+        return False
 
-    def _as_mapping(self, chunk: Any) -> Mapping[str, Any]:
+    def _too_deep(self) -> LimitExceededError[ChatCompletionResponse]:
+        value = self.limits.max_depth
+        return LimitExceededError(
+            f"a chunk nests JSON deeper than max_depth={value}",
+            limit="max_depth",
+            value=value,
+            partial=self.snapshot(),
+        )
+
+    def _as_mapping(self, chunk: Any) -> Mapping[str, Any] | None:
+        """The chunk as a mapping; None (lenient) for one that is not an object."""
         if isinstance(chunk, Mapping):
             return chunk
         if hasattr(chunk, "model_dump"):
@@ -213,7 +286,8 @@ class Aggregator:
             except TypeError:  # a model_dump without the ``warnings`` argument
                 dumped = chunk.model_dump(exclude_unset=True)
             return dumped
-        raise self._malformed(f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk)
+        self._bad_input(f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk)
+        return None
 
     def _event_error(self, data: str) -> None:
         try:
@@ -221,7 +295,11 @@ class Aggregator:
         except (ValueError, RecursionError):
             payload = data
         state = self._state
-        if isinstance(payload, dict) and "error" in payload:
+        if (
+            isinstance(payload, dict)
+            and "error" in payload
+            and not nesting_exceeds(payload, self.limits.max_depth)
+        ):
             # Fold what the payload carried besides the error (usage, ids), then stop.
             self._fold(payload, None)  # raises UpstreamError: the payload has an error key
         state.error = payload
@@ -233,13 +311,10 @@ class Aggregator:
         error = self._state.error
         message = error.get("message") if isinstance(error, dict) else None
         if not isinstance(message, str) or not message:
-            message = str(error)
+            message = short_repr(error)
         return UpstreamError(
             f"the server sent an error: {message}", error=error, partial=self.snapshot()
         )
-
-    def _malformed(self, what: str, raw: Any) -> MalformedChunkError[ChatCompletionResponse]:
-        return MalformedChunkError(what, raw=raw, partial=self.snapshot())
 
 
 def _sdk_failure(exc: BaseException) -> str | None:
@@ -266,8 +341,8 @@ class _Folding:
     """What ``fold`` and ``afold`` share: an aggregator, and the rules for how a chunk source
     ends (normally, or with an exception of the SDK that produced it)."""
 
-    def __init__(self, chunks: object, text_keys: Iterable[str], padding_keys: Iterable[str]):
-        self.aggregator = Aggregator(text_keys=text_keys, padding_keys=padding_keys)
+    def __init__(self, chunks: object, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
         self.receive = self.aggregator.receive_chunk
         self.sdk = _is_sdk_stream(chunks)
 
@@ -299,6 +374,8 @@ def fold(
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
 ) -> ChatCompletionResponse:
     """Fold chunk dicts (or pydantic chunks with ``model_dump()``) into the final response.
 
@@ -307,9 +384,13 @@ def fold(
     ``IncompleteStreamError`` is raised with the partial response. An error the SDK raises
     mid-stream becomes ``UpstreamError`` (an error event) or ``StreamInterruptedError`` (a failed
     connection) with the partial response and the SDK's exception as ``__cause__``. For an async
-    iterable (an ``openai.AsyncStream``), use ``afold``.
+    iterable (an ``openai.AsyncStream``), use ``afold``. The keywords are the fold options of
+    ``Aggregator``.
     """
-    folding = _Folding(chunks, text_keys, padding_keys)
+    aggregator = Aggregator(
+        text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
+    )
+    folding = _Folding(chunks, aggregator)
     receive = folding.receive
     try:
         for chunk in chunks:
@@ -324,9 +405,14 @@ async def afold(
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
 ) -> ChatCompletionResponse:
     """The async twin of ``fold``: ``await afold(async_stream)``."""
-    folding = _Folding(chunks, text_keys, padding_keys)
+    aggregator = Aggregator(
+        text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
+    )
+    folding = _Folding(chunks, aggregator)
     receive = folding.receive
     try:
         async for chunk in chunks:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._errors import LimitExceededError
+from ._limits import DEFAULT_LIMITS, Limits
 from ._sse import SSEDecoder
 
 __all__ = ["Fold", "StreamReader", "body_is_json"]
@@ -80,13 +82,32 @@ class StreamReader(Generic[R]):
     once the fold says the stream has ended, after which nothing more is read or folded.
     ``receive_eof()`` at the end of input returns ``fold.result()``: the final object, or the
     fold's ``StreamError`` with the partial object.
+
+    ``limits`` (by default the fold's own ``limits``) bounds one line or event
+    (``max_event_size``, which a whole JSON body counts as) and the whole stream
+    (``max_total_bytes``): past them, ``LimitExceededError`` with the partial object.
     """
 
-    __slots__ = ("_body", "_decoder", "_head", "_json", "_scanned", "fold")
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_decoder",
+        "_head",
+        "_json",
+        "_limits",
+        "_scanned",
+        "_total",
+        "fold",
+    )
 
-    def __init__(self, fold: Fold[R]) -> None:
+    def __init__(self, fold: Fold[R], limits: Limits | None = None) -> None:
         self.fold = fold
-        self._decoder = SSEDecoder()
+        if limits is None:
+            limits = getattr(fold, "limits", DEFAULT_LIMITS)
+        self._limits: Limits = limits
+        self._decoder = SSEDecoder(limits.max_event_size)
+        self._total = 0  # bytes read, counted only when max_total_bytes is set
+        self._body_size = 0
         self._json: bool | None = None  # undecided until the first byte that is not whitespace
         self._head = bytearray()  # the bytes read while undecided
         self._scanned = 0  # how much of _head is known to be BOM or whitespace
@@ -103,19 +124,47 @@ class StreamReader(Generic[R]):
         fold = self.fold
         if fold.done:
             return True
+        if self._limits.max_total_bytes is not None:
+            self._count(len(data))
         if self._json is None:
             data = self._sniff(data)
             if not data:
                 return False
         if self._json:
             self._body.append(data)
+            self._body_size += len(data)
+            if self._body_size > self._limits.max_event_size:
+                self._exceeded("the JSON body", "max_event_size")
             return False
         receive = fold.receive
+        try:
+            events = self._decoder.feed_raw(data)
+        except LimitExceededError as exc:
+            raise self._with_partial(exc) from None
         # A plain loop: any() over a generator measured about 5% slower per chunk.
-        for event in self._decoder.feed_raw(data):  # noqa: SIM110
+        for event in events:  # noqa: SIM110
             if receive(event[0], event[1], out):
                 return True
         return False
+
+    def _count(self, size: int) -> None:
+        self._total += size
+        if self._total > (self._limits.max_total_bytes or 0):
+            self._exceeded("the stream", "max_total_bytes")
+
+    def _exceeded(self, what: str, limit: str) -> None:
+        value = getattr(self._limits, limit)
+        raise LimitExceededError(
+            f"{what} is longer than {limit}={value}",
+            limit=limit,
+            value=value,
+            partial=self.fold.snapshot(),
+        )
+
+    def _with_partial(self, exc: LimitExceededError[Any]) -> LimitExceededError[R]:
+        return LimitExceededError(
+            str(exc), limit=exc.limit, value=exc.value, partial=self.fold.snapshot()
+        )
 
     def receive_eof(self) -> R:
         """End of input: the fold's final object, or its error. An unfinished event is
@@ -125,7 +174,10 @@ class StreamReader(Generic[R]):
             if self._json:
                 fold.receive_body(b"".join(self._body).decode("utf-8-sig", "replace"))
                 self._body = []
-            self._decoder.close()
+            try:
+                self._decoder.close()
+            except LimitExceededError as exc:
+                raise self._with_partial(exc) from None
         return fold.result()
 
     def _sniff(self, data: bytes) -> bytes:

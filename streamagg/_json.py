@@ -17,10 +17,52 @@ entry by entry; other lists extend.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["IndexedList", "TextPieces", "copy_json", "merge", "merge_into"]
+__all__ = [
+    "IndexedList",
+    "TextPieces",
+    "copy_json",
+    "merge",
+    "merge_into",
+    "nesting_exceeds",
+    "short_repr",
+]
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 4
+_REPR.maxstring = _REPR.maxother = 200
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest deeper than ``limit`` in ``value``. Iterative: data
+    nested thousands of levels deep is measured without recursion."""
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif item.__class__ is list or item.__class__ is tuple:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in children:
+            if child.__class__ not in _ATOMS:
+                push((child, depth + 1))
+    return False
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr of JSON data for messages: nesting, long strings and long lists are cut,
+    so that hostile data (thousands of levels deep) cannot break or flood an error message."""
+    text = value if isinstance(value, str) else _REPR.repr(value)
+    return text if len(text) <= _REPR.maxstring else text[: _REPR.maxstring] + "..."
+
 
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 

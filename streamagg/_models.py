@@ -27,11 +27,13 @@ __all__ = [
     "ContentDelta",
     "Delta",
     "FinishDelta",
+    "FoldReport",
     "FunctionCall",
     "Logprobs",
     "Message",
     "ReasoningDelta",
     "RefusalDelta",
+    "Skipped",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallStart",
@@ -128,11 +130,36 @@ class Usage:
 
 
 @define
+class Skipped:
+    """Input a lenient fold skipped: why, and (the start of) what it was."""
+
+    reason: str
+    data: str
+
+
+@define
+class FoldReport:
+    """How a fold went, beside the response (never part of its JSON, never compared).
+
+    ``complete`` is False for the partial response a lenient fold returns for a stream that
+    ended early; ``skipped`` lists what a lenient fold skipped (data that is not JSON, chunks or
+    fields of impossible types: a chunk is folded up to its first bad field); ``keepalives``
+    counts keep-alives sent as data; ``other_events`` named events that carry no chunk.
+    """
+
+    complete: bool = True
+    skipped: list[Skipped] = field(factory=list)
+    keepalives: int = 0
+    other_events: int = 0
+
+
+@define
 class ChatCompletionResponse:
     """The complete response: what a non-streaming call would have returned.
 
     ``extra`` is the string some RAG servers send (often a JSON text such as
     ``{"sources": [...]}``); ``extensions`` holds every other top-level key the server sent.
+    ``report`` says how the fold went (see ``FoldReport``); it is not part of the API's object.
     """
 
     id: str = ""
@@ -146,6 +173,7 @@ class ChatCompletionResponse:
     prompt_logprobs: list[Any] | None = None
     extra: str | None = None
     extensions: dict[str, Any] = field(factory=_extensions)
+    report: FoldReport | None = field(default=None, eq=False, repr=False)
 
 
 # -- facts derived from the models: the one source of truth for the fold and the converter --
@@ -157,7 +185,11 @@ STREAMING_ONLY_KEYS = frozenset({"index"})
 
 def known_fields(cls: type) -> frozenset[str]:
     """The keys a model has fields for (every other key goes to its ``extensions``)."""
-    return frozenset(a.name for a in attrs.fields(cls) if a.name != "extensions")
+    return frozenset(a.name for a in attrs.fields(cls) if a.name not in _NOT_API_FIELDS)
+
+
+# Fields of the models that are not keys of the API's object.
+_NOT_API_FIELDS = frozenset({"extensions", "report"})
 
 
 _USAGE_TYPES = typing.get_type_hints(Usage)

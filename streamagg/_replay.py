@@ -8,6 +8,7 @@ from typing import Protocol, Union, runtime_checkable
 
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
 from ._ingest import StreamReader
+from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse
 
 __all__ = ["Readable", "Source", "iter_source", "replay"]
@@ -54,6 +55,8 @@ def replay(
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+    limits: Limits = DEFAULT_LIMITS,
+    strict: bool = True,
 ) -> ChatCompletionResponse:
     """Fold a recorded stream into the response it carries.
 
@@ -61,9 +64,12 @@ def replay(
     binary file, or an iterable of byte pieces. An event stream and a whole JSON completion (a
     recorded non-streaming answer) are both accepted, with or without a BOM. Raises the
     ``StreamError`` subclasses described in ``Aggregator``; each carries ``.partial``.
-    ``text_keys`` and ``padding_keys`` are the fold options of ``Aggregator``.
+    The keywords are the fold options of ``Aggregator``.
     """
-    reader = StreamReader(Aggregator(text_keys=text_keys, padding_keys=padding_keys))
+    aggregator = Aggregator(
+        text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
+    )
+    reader = StreamReader(aggregator)
     for piece in iter_source(source):
         if reader.receive_data(piece):
             break

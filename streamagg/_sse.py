@@ -20,6 +20,9 @@ import codecs
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from ._errors import LimitExceededError
+from ._limits import DEFAULT_LIMITS
+
 if TYPE_CHECKING:
     from httpx_sse import ServerSentEvent
 
@@ -29,12 +32,22 @@ __all__ = ["SSEDecoder", "parse_sse"]
 RawEvent = tuple[str, str, str, "int | None"]
 
 _ASCII_DIGITS = frozenset("0123456789")
+_RETRY_DIGITS = 18
+_MAX_RETRY = 10**_RETRY_DIGITS - 1
 
 
 class SSEDecoder:
-    """Incremental event-stream parser: bytes in, events out."""
+    """Incremental event-stream parser: bytes in, events out.
 
-    def __init__(self) -> None:
+    ``max_event_size`` bounds the characters of one line and of one event's data; past it,
+    ``feed`` raises ``LimitExceededError`` (with ``partial=None``: the decoder folds nothing)
+    as soon as the bytes that exceed it arrive.
+    """
+
+    def __init__(self, max_event_size: int = DEFAULT_LIMITS.max_event_size) -> None:
+        self._max = max_event_size
+        self._pending_size = 0  # characters in _pending
+        self._data_size = 0  # characters in _data
         # "Streams must be decoded using the UTF-8 decode algorithm": always UTF-8, errors
         # replaced, whatever charset the response claims.
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -67,6 +80,7 @@ class SSEDecoder:
         self._text(self._decoder.decode(b"", True))
         self._pending = []
         self._data = []
+        self._pending_size = self._data_size = 0
         self._event = ""
         return []
 
@@ -94,13 +108,27 @@ class SSEDecoder:
         pending = self._pending
         if len(lines) == 1:
             pending.append(text)
+            self._pending_size += len(text)
+            if self._pending_size > self._max:
+                self._too_large("a line")
             return []
         if pending:
             pending.append(lines[0])
             lines[0] = "".join(pending)
         tail = lines.pop()
         self._pending = [tail] if tail else []
+        self._pending_size = len(tail)
+        if len(text) > self._max and max(map(len, lines), default=0) > self._max:
+            self._too_large("a line")  # only a read longer than the limit can hold such a line
         return self._lines(lines)
+
+    def _too_large(self, what: str) -> None:
+        raise LimitExceededError(
+            f"{what} of the event stream is longer than max_event_size={self._max}",
+            limit="max_event_size",
+            value=self._max,
+            partial=None,
+        )
 
     def _lines(self, lines: list[str]) -> list[RawEvent]:
         events: list[RawEvent] = []
@@ -119,9 +147,13 @@ class SSEDecoder:
                         )
                     )
                     data = self._data = []
+                    self._data_size = 0
                 self._event = ""
             elif line.startswith("data: "):
                 data.append(line[6:])  # the usual form, one leading space stripped
+                self._data_size += len(line)
+                if self._data_size > self._max:
+                    self._too_large("an event")
             elif line[0] == ":":
                 pass  # a comment
             else:
@@ -134,13 +166,18 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             data.append(value)  # also "data" with no colon: an empty data line
+            self._data_size += len(value) + 1
+            if self._data_size > self._max:
+                self._too_large("an event")
         elif name == "event":
             self._event = value
         elif name == "id":
             if "\0" not in value:
                 self._last_id = value
         elif name == "retry" and value and _ASCII_DIGITS.issuperset(value):
-            self._retry = int(value)
+            # Any number of digits is valid; past 18 (more milliseconds than any clock needs,
+            # and int() refuses over 4,300 digits) the value is clamped.
+            self._retry = int(value) if len(value) <= _RETRY_DIGITS else _MAX_RETRY
         # any other field is ignored
 
 

@@ -61,6 +61,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._json import copy_json, merge, merge_into
+from ._limits import Limits
 from ._models import (
     STREAMING_ONLY_KEYS,
     USAGE_COUNT_FIELDS,
@@ -88,6 +89,7 @@ __all__ = [
     "DEFAULT_PADDING_KEYS",
     "ChoiceState",
     "InvalidChunk",
+    "OverLimit",
     "ResponseState",
     "as_list",
     "build_usage",
@@ -121,6 +123,15 @@ _OTHER_TEXT_FIELDS = {k: f"delta.{k}" for k in ("reasoning_content", "reasoning"
 _TOOL_KEYS = known_fields(ToolCall) | STREAMING_ONLY_KEYS
 _FUNCTION_KEYS = known_fields(FunctionCall)
 _USAGE_FIELDS = frozenset(USAGE_COUNT_FIELDS + USAGE_OBJECT_FIELDS)
+
+
+class OverLimit(Exception):  # noqa: N818 - internal; surfaces as LimitExceededError
+    """A stream went past one of its limits; ``limit`` names the ``Limits`` field."""
+
+    def __init__(self, limit: str, what: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.what = what
 
 
 class InvalidChunk(Exception):  # noqa: N818 - internal; surfaces as MalformedChunkError
@@ -278,6 +289,13 @@ class ToolState:
         )
 
 
+def _check_tokens(tokens: list[Any], field: str) -> None:
+    """Logprob tokens are objects (a response holding anything else would not convert)."""
+    for token in tokens:
+        if token.__class__ is not dict and not isinstance(token, Mapping):
+            raise InvalidChunk(field, "an object", token)
+
+
 class LogprobsState:
     """A choice's logprobs: token lists extend, other keys merge."""
 
@@ -296,12 +314,14 @@ class LogprobsState:
                 continue
             if k == "content":
                 tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.content")
+                _check_tokens(tokens, "choices[].logprobs.content[]")
                 if self.content is None:
                     self.content = list(tokens)
                 else:
                     self.content.extend(tokens)
             elif k == "refusal":
                 tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.refusal")
+                _check_tokens(tokens, "choices[].logprobs.refusal[]")
                 if self.refusal is None:
                     self.refusal = list(tokens)
                 else:
@@ -386,6 +406,8 @@ class ChoiceState:
         "index",
         "last_tool",
         "logprobs",
+        "max_tools",
+        "next_key",
         "parts",
         "reasoning",
         "reasoning_content",
@@ -399,8 +421,12 @@ class ChoiceState:
         "usage",
     )
 
-    def __init__(self, index: int, text_keys: frozenset[str], skipped: frozenset[str]) -> None:
+    def __init__(
+        self, index: int, text_keys: frozenset[str], skipped: frozenset[str], max_tools: int
+    ) -> None:
         self.index = index
+        self.max_tools = max_tools
+        self.next_key = 0  # one more than the largest tool key in use
         self.text_keys = text_keys
         self.skipped = skipped  # delta keys never folded: streaming-only and padding
         self.role = ""
@@ -613,7 +639,6 @@ class ChoiceState:
                 raise InvalidChunk("delta.tool_calls[].id", "a string", call_id)
             if call_id in _NO_IDS:
                 call_id = None
-        tools = self.tools
         if index.__class__ is int:
             call = self.by_index.get(index)
             if (
@@ -624,24 +649,13 @@ class ChoiceState:
                 and _has_name(function)
             ):
                 call = None  # a new call at a used index
-            if call is None:
-                key = index if index not in tools else max(tools) + 1
-                order = (index, len(tools))
         else:
+            index = None
             call = self.tool_ids.get(call_id) if call_id else None
             if call is None and not call_id and not _has_name(function):
                 call = self.last_tool
-            if call is None:
-                key = max(tools) + 1 if tools else 0
-                order = (key, len(tools))
         if call is None:
-            call = tools[key] = ToolState(self.index, key, order)
-            if index.__class__ is int:
-                self.by_index[index] = call
-            self.last_tool = call
-            if out is not None:
-                name = function.get("name") if isinstance(function, Mapping) else None
-                out.append(ToolCallStart(self.index, key, call_id or None, name or None))
+            call = self._start_call(index, call_id, function, out)
         if call_id and not call.id:
             call.id = call_id
             self.tool_ids[call_id] = call
@@ -659,6 +673,26 @@ class ChoiceState:
             call.fold_extra(entry, self.text_keys)
         if function:
             call.fold_function(function, "delta.tool_calls[].function", self.text_keys, out)
+
+    def _start_call(
+        self, index: int | None, call_id: str | None, function: Any, out: list[Delta] | None
+    ) -> ToolState:
+        """A new tool call: numbered by its stream index (a new number if that is taken, or
+        when there is no index), ordered by index and then arrival."""
+        tools = self.tools
+        if len(tools) >= self.max_tools:
+            raise OverLimit("max_tool_calls", "tool calls in a choice")
+        key = index if index is not None and index not in tools else self.next_key
+        order = (key if index is None else index, len(tools))
+        call = tools[key] = ToolState(self.index, key, order)
+        self.next_key = max(self.next_key, key + 1)
+        if index is not None:
+            self.by_index[index] = call
+        self.last_tool = call
+        if out is not None:
+            name = function.get("name") if isinstance(function, Mapping) else None
+            out.append(ToolCallStart(self.index, key, call_id or None, name or None))
+        return call
 
     def build(self, keep_usage: bool) -> Choice:
         extensions = copy_json(self.delta_extra) if self.delta_extra else {}
@@ -695,6 +729,18 @@ def _by_order(tool: ToolState) -> tuple[int, int]:
     return tool.order
 
 
+def _provider_usage(extension: Any) -> Mapping[str, Any] | None:
+    """The ``usage`` inside a provider's extension object (Groq's ``x_groq``), if it is a valid
+    usage object; otherwise it stays in the extensions only."""
+    usage = extension.get("usage") if isinstance(extension, dict) else None
+    if usage is None:
+        return None
+    try:
+        return check_usage(usage, "x_groq.usage")
+    except InvalidChunk:
+        return None
+
+
 def _has_name(function: Any) -> bool:
     return isinstance(function, Mapping) and bool(function.get("name"))
 
@@ -709,6 +755,7 @@ class ResponseState:
         "errored",
         "extra",
         "id",
+        "limits",
         "model",
         "other",
         "padding_keys",
@@ -720,7 +767,10 @@ class ResponseState:
         "usage",
     )
 
-    def __init__(self, text_keys: frozenset[str], padding_keys: frozenset[str]) -> None:
+    def __init__(
+        self, text_keys: frozenset[str], padding_keys: frozenset[str], limits: Limits
+    ) -> None:
+        self.limits = limits
         self.text_keys = text_keys
         self.padding_keys = padding_keys
         self.skipped = STREAMING_ONLY_KEYS | padding_keys
@@ -790,7 +840,11 @@ class ResponseState:
             raise InvalidChunk("choices[].index", "an integer", index)
         state = self.choices.get(index)
         if state is None:
-            state = self.choices[index] = ChoiceState(index, self.text_keys, self.skipped)
+            if len(self.choices) >= self.limits.max_choices:
+                raise OverLimit("max_choices", "choices")
+            state = self.choices[index] = ChoiceState(
+                index, self.text_keys, self.skipped, self.limits.max_tool_calls
+            )
         return state
 
     def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
@@ -831,9 +885,7 @@ class ResponseState:
         usage_data = self.usage
         keep_choice_usage = True
         if usage_data is None:
-            groq = self.other.get("x_groq")
-            if isinstance(groq, dict) and isinstance(groq.get("usage"), dict):
-                usage_data = groq["usage"]
+            usage_data = _provider_usage(self.other.get("x_groq"))
         if usage_data is None:
             for index in sorted(choices):
                 if choices[index].usage is not None:

@@ -634,8 +634,12 @@ def test_incomplete_stream_error_with_partial() -> None:
     with pytest.raises(IncompleteStreamError, match=r"choices \[0\]") as info:
         agg.result()
     assert info.value.partial.choices[0].message.content == "Hel"
-    with pytest.raises(IncompleteStreamError, match="no choice"):
+    with pytest.raises(IncompleteStreamError, match="without any chunk"):
         Aggregator().result()
+    usage_only = Aggregator()
+    usage_only.feed({"choices": [], "usage": {"total_tokens": 1}})
+    with pytest.raises(IncompleteStreamError, match="no choice was received"):
+        usage_only.result()
 
 
 def test_done_completes_a_stream_without_finish_reason() -> None:
@@ -919,7 +923,7 @@ _usage = st.none() | st.builds(
 )
 
 
-@given(st.lists(_usage, max_size=10))
+@given(st.lists(_usage, min_size=1, max_size=10))
 def test_property_usage_last_non_null(usages: list[dict[str, int] | None]) -> None:
     """Usage is always the last non-null block, whatever came after it."""
     r = done(*[chunk(usage=u) for u in usages]).result()

@@ -65,10 +65,15 @@ def test_replay_malformed_and_incomplete() -> None:
 
 
 def test_replay_empty_input() -> None:
-    """An empty stream has no choice and no [DONE]: it is incomplete."""
-    with pytest.raises(streamagg.IncompleteStreamError):
-        streamagg.replay(b"")
-    assert streamagg.replay(b"data: [DONE]\n\n").choices == []
+    """An empty stream, or ``[DONE]`` without any chunk, is incomplete: an error naming the
+    cause, or (lenient) an empty response whose report says it is incomplete."""
+    for empty in (b"", b"data: [DONE]\n\n"):
+        with pytest.raises(streamagg.IncompleteStreamError, match="without any chunk"):
+            streamagg.replay(empty)
+        lenient = streamagg.replay(empty, strict=False)
+        assert lenient.choices == []
+        assert lenient.report is not None
+        assert not lenient.report.complete
 
 
 _payload = st.recursive(
