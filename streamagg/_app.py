@@ -60,9 +60,25 @@ class _Session(Generic[R, D]):
             raise self._fail(error)
         return False
 
-    def status_error(self, response: httpx.Response) -> HTTPStatusError[R]:
-        """The error for a non-2xx response whose body has been read."""
-        return self._fail(HTTPStatusError.from_response(response, self.reader.fold.snapshot()))
+    @property
+    def max_error_body(self) -> int:
+        """How much of an error body to read."""
+        return self.reader.limits.max_error_body
+
+    def status_error(self, response: httpx.Response, content: bytes) -> HTTPStatusError[R]:
+        """The error for a non-2xx response, given (the start of) its body."""
+        partial = self.reader.fold.snapshot()
+        return self._fail(HTTPStatusError.from_response(response, partial, content))
+
+    def failed(self, exc: httpx.HTTPError, started: bool) -> StreamInterruptedError[R]:
+        """The error for a request that failed (before or after the stream started)."""
+        when = "mid-stream" if started else "before the stream started"
+        return self._fail(
+            StreamInterruptedError(
+                f"the connection failed {when}: {type(exc).__name__}: {exc}",
+                partial=self.reader.fold.snapshot(),
+            )
+        )
 
     def feed(self, data: bytes) -> list[D]:
         """Body bytes in, deltas out; raises the stream's errors."""
@@ -80,15 +96,6 @@ class _Session(Generic[R, D]):
         except StreamError as exc:
             raise self._fail(exc) from None
         return self.response
-
-    def interrupted(self, exc: httpx.TransportError) -> StreamInterruptedError[R]:
-        """The error for a connection that failed mid-stream."""
-        return self._fail(
-            StreamInterruptedError(
-                f"the connection failed mid-stream: {type(exc).__name__}: {exc}",
-                partial=self.reader.fold.snapshot(),
-            )
-        )
 
     def closed_early(self) -> StreamInterruptedError[R]:
         """The error for reading a stream after its ``with`` block was left before the end."""
@@ -189,15 +196,33 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         self._deltas: Generator[Delta, None, None] | None = None
 
     def __enter__(self) -> ChatStream:
-        response = self._http = self._connect.__enter__()
+        session = self._session
         try:
-            if self._session.start(response):
-                response.read()
-                raise self._session.status_error(response)
+            response = self._http = self._connect.__enter__()
+        except httpx.HTTPError as exc:
+            raise session.failed(exc, started=False) from exc
+        try:
+            if session.start(response):
+                raise session.status_error(response, self._error_body(response))
         except BaseException as exc:
             self._connect.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
+
+    def _error_body(self, response: httpx.Response) -> bytes:
+        """The start of an error body, up to ``max_error_body`` bytes (the rest is not read)."""
+        limit = self._session.max_error_body
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            for piece in response.iter_bytes():
+                pieces.append(piece)
+                size += len(piece)
+                if size >= limit:
+                    break
+        except httpx.HTTPError:
+            pass  # what arrived of the body is enough to report the status
+        return b"".join(pieces)[:limit]
 
     def __exit__(
         self,
@@ -226,8 +251,8 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
                 yield from session.feed(piece)
                 if session.done:
                     break
-        except httpx.TransportError as exc:
-            raise session.interrupted(exc) from exc
+        except httpx.HTTPError as exc:
+            raise session.failed(exc, started=True) from exc
         except httpx.StreamClosed:
             raise session.closed_early() from None
         session.end()
@@ -272,15 +297,33 @@ class AsyncChatStream(
         self._deltas: AsyncGenerator[Delta, None] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:
-        response = self._http = await self._connect.__aenter__()
+        session = self._session
         try:
-            if self._session.start(response):
-                await response.aread()
-                raise self._session.status_error(response)
+            response = self._http = await self._connect.__aenter__()
+        except httpx.HTTPError as exc:
+            raise session.failed(exc, started=False) from exc
+        try:
+            if session.start(response):
+                raise session.status_error(response, await self._error_body(response))
         except BaseException as exc:
             await self._connect.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         return self
+
+    async def _error_body(self, response: httpx.Response) -> bytes:
+        """The start of an error body, up to ``max_error_body`` bytes (the rest is not read)."""
+        limit = self._session.max_error_body
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            async for piece in response.aiter_bytes():
+                pieces.append(piece)
+                size += len(piece)
+                if size >= limit:
+                    break
+        except httpx.HTTPError:
+            pass  # what arrived of the body is enough to report the status
+        return b"".join(pieces)[:limit]
 
     async def __aexit__(
         self,
@@ -311,8 +354,8 @@ class AsyncChatStream(
                     yield delta
                 if session.done:
                     break
-        except httpx.TransportError as exc:
-            raise session.interrupted(exc) from exc
+        except httpx.HTTPError as exc:
+            raise session.failed(exc, started=True) from exc
         except httpx.StreamClosed:
             raise session.closed_early() from None
         finally:

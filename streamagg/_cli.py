@@ -7,6 +7,7 @@ prints one line on stderr and exits non-zero: 1 for a stream or server error, 2 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -166,11 +167,11 @@ def _record(args: argparse.Namespace) -> int:
         ):
             response = stream.finish()
     except StreamError as exc:
+        if not transport.recorded and isinstance(exc.__cause__, httpx.HTTPError):
+            print(f"streamagg: cannot reach {args.url}: {exc.__cause__}", file=sys.stderr)
+            return 1
         saved = f" (what arrived is in {output})" if transport.recorded else ""
         print(f"streamagg: {type(exc).__name__}: {exc}{saved}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as exc:
-        print(f"streamagg: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"streamagg: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
@@ -183,9 +184,19 @@ def _record(args: argparse.Namespace) -> int:
 _COMMANDS = {"replay": _replay, "serve": _serve, "record": _record}
 
 
+def _escape_what_cannot_be_written() -> None:
+    """Text the terminal's encoding cannot hold (a lone surrogate such as ``\\ud800`` is valid
+    JSON) is written as a backslash escape, which in a JSON string means the same character,
+    instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    _escape_what_cannot_be_written()
     try:
         return _COMMANDS[args.command](args)
     except _UsageError as exc:

@@ -51,16 +51,20 @@ class HTTPStatusError(StreamError[R], httpx.HTTPStatusError):
         self.error = error
 
     @classmethod
-    def from_response(cls, response: httpx.Response, partial: R) -> HTTPStatusError[R]:
-        """The error for a non-2xx response whose body has been read."""
-        text = response.text
+    def from_response(
+        cls, response: httpx.Response, partial: R, content: bytes | None = None
+    ) -> HTTPStatusError[R]:
+        """The error for a non-2xx response: its body is ``content`` (what was read of it, up
+        to ``Limits.max_error_body``), or the response's own when it has been read."""
+        raw = response.content if content is None else content
+        text = raw.decode(response.encoding or "utf-8", "replace")
         try:
             body: Any = json.loads(text)
         except (ValueError, RecursionError):
             body = text
         error = body.get("error") if isinstance(body, dict) else None
         detail = error.get("message") if isinstance(error, dict) else error
-        if not detail:
+        if not isinstance(detail, str) or not detail:
             detail = text[:_SHOWN] or response.reason_phrase
         return cls(
             f"HTTP {response.status_code} {response.reason_phrase}: {detail}",

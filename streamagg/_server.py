@@ -19,7 +19,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
+import math
 import socket
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 #: The request header that picks a recording by name (file name without ``.sse``).
 RECORDING_HEADER = "x-streamagg-recording"
+#: The largest request body read (bytes), and how long reading it may take (seconds).
+MAX_BODY = 1024 * 1024
+BODY_TIMEOUT = 30.0
+#: How long a connection may take to send a request's headers (seconds): a client that opens
+#: connections and sends nothing (or a byte at a time) cannot hold them.
+HEADER_TIMEOUT = 10.0
+#: Connections served at once; more are answered 503 by uvicorn.
+MAX_CONNECTIONS = 512
+_LOG_EVERY = 60.0
 
 
 async def _json(send: Send, status: int, body: Any) -> None:
@@ -54,10 +66,20 @@ async def _error(send: Send, status: int, message: str, kind: str) -> None:
 class ReplayApp:
     """ASGI application serving the ``.sse`` recordings of ``directory``."""
 
-    def __init__(self, directory: str | Path, *, timing: bool = True, delay: float = 0.0):
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        timing: bool = True,
+        delay: float = 0.0,
+        max_body: int = MAX_BODY,
+        body_timeout: float = BODY_TIMEOUT,
+    ):
         self.directory = Path(directory)
         self.timing = timing
         self.delay = delay
+        self.max_body = max_body
+        self.body_timeout = body_timeout
         self._turn = itertools.count()
 
     def recordings(self) -> dict[str, Path]:
@@ -85,18 +107,38 @@ class ReplayApp:
         else:
             await _error(send, 404, f"no route {method} {path or '/'}", "not_found")
 
-    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = b""
+    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The request body, read in pieces (linear in its size) up to ``max_body`` bytes and
+        within ``body_timeout`` seconds; None (after answering 413 or 408) when it is not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout
+        pieces: list[bytes] = []
+        size = 0
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except asyncio.TimeoutError:
+                await _error(send, 408, "the request body took too long", "invalid_request_error")
+                return None
             if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
+                return None
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size > self.max_body:
+                what = f"the request body is larger than {self.max_body} bytes"
+                await _error(send, 413, what, "invalid_request_error")
+                return None
+            pieces.append(piece)
             if not message.get("more_body"):
-                break
+                return b"".join(pieces)
+
+    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await self._read_body(receive, send)
+        if body is None:
+            return
         try:
             payload = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             await _error(send, 400, "the request body is not JSON", "invalid_request_error")
             return
         if not isinstance(payload, dict):
@@ -106,8 +148,8 @@ class ReplayApp:
         wanted = headers.get(RECORDING_HEADER.encode(), b"").decode("latin-1")
         path = self._choose(wanted, payload.get("model"))
         if path is None:
-            what = f"no recording named {wanted!r}" if wanted else "no recordings"
-            await _error(send, 404, f"{what} in {self.directory}", "not_found")
+            what = f"no recording named {wanted!r}" if wanted else "no recordings to serve"
+            await _error(send, 404, what, "not_found")
             return
         if payload.get("stream") is False:
             await self._whole(send, path)
@@ -164,11 +206,83 @@ def bind(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family)
 
 
-def make_server(app: ReplayApp) -> Any:
-    """A uvicorn server for ``app`` (raises ImportError without the ``serve`` extra)."""
+def _header_timeout_protocol(timeout: float) -> type[Any]:
+    """uvicorn's h11 protocol, closing a connection that has not sent a request's headers
+    within ``timeout`` seconds (uvicorn itself waits forever for the first request's headers,
+    so idle or trickling connections could exhaust the server's file descriptors)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: PLC0415 - optional extra
+
+    class HeaderTimeoutH11Protocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._header_timer = self.loop.call_later(timeout, self._headers_too_slow)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._header_timer.cancel()  # the next request's headers get the same time
+            self._header_timer = self.loop.call_later(timeout, self._headers_too_slow)
+
+        def _headers_too_slow(self) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self.transport.close()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._header_timer.cancel()
+            super().connection_lost(exc)
+
+    return HeaderTimeoutH11Protocol
+
+
+class _OncePerMinute(logging.Filter):
+    """Lets one "out of file descriptors" accept error through per minute, not thousands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = -math.inf
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "accept" not in record.getMessage():
+            return True
+        now = time.monotonic()
+        if now - self._last < _LOG_EVERY:
+            return False
+        self._last = now
+        return True
+
+
+def _raise_open_files_limit() -> None:
+    """Use the hard limit of open files, not the (often 1,024) soft one."""
+    try:
+        import resource  # noqa: PLC0415 - POSIX only
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not POSIX, or not allowed: keep what there is
+
+
+def make_server(app: ReplayApp, *, header_timeout: float = HEADER_TIMEOUT) -> Any:
+    """A uvicorn server for ``app`` (raises ImportError without the ``serve`` extra).
+
+    Hardened as a test double that must survive a misbehaving client: headers within
+    ``header_timeout`` seconds, idle keep-alive connections closed after 5 s, at most
+    ``MAX_CONNECTIONS`` at once (more get a 503), the open-files limit raised to its maximum,
+    and one log line per minute, not a flood, when file descriptors run out anyway.
+    """
     import uvicorn  # noqa: PLC0415 - the optional ``serve`` extra, imported on use
 
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    _raise_open_files_limit()
+    logging.getLogger("asyncio").addFilter(_OncePerMinute())
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=5,
+        limit_concurrency=MAX_CONNECTIONS,
+        http=_header_timeout_protocol(header_timeout),
+    )
     return uvicorn.Server(config)
 
 

@@ -39,13 +39,16 @@ _MAX_RETRY = 10**_RETRY_DIGITS - 1
 class SSEDecoder:
     """Incremental event-stream parser: bytes in, events out.
 
-    ``max_event_size`` bounds the characters of one line and of one event's data; past it,
-    ``feed`` raises ``LimitExceededError`` (with ``partial=None``: the decoder folds nothing)
-    as soon as the bytes that exceed it arrive.
+    ``max_event_size`` bounds the characters of one line and of one event's data. Past it the
+    decoder stops: ``failure`` holds a ``LimitExceededError`` (with ``partial=None``: the decoder
+    folds nothing), ``feed`` raises it as soon as the bytes that exceed it arrive, and
+    ``feed_raw`` returns the events completed before it (so that a caller that stops at
+    ``[DONE]`` never sees a failure after it) and raises it on the next call.
     """
 
     def __init__(self, max_event_size: int = DEFAULT_LIMITS.max_event_size) -> None:
         self._max = max_event_size
+        self.failure: LimitExceededError[None] | None = None
         self._pending_size = 0  # characters in _pending
         self._data_size = 0  # characters in _data
         # "Streams must be decoded using the UTF-8 decode algorithm": always UTF-8, errors
@@ -73,10 +76,16 @@ class SSEDecoder:
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Parse more bytes; return the events they complete."""
         event = _event_class()
-        return [event(*raw) for raw in self.feed_raw(data)]
+        events = [event(*raw) for raw in self.feed_raw(data)]
+        if self.failure is not None:
+            raise self.failure
+        return events
 
     def close(self) -> list[ServerSentEvent]:
-        """End of input. Returns no events: an event without its blank line is discarded."""
+        """End of input. Returns no events: an event without its blank line is discarded.
+        Raises the decoder's ``failure``, if any."""
+        if self.failure is not None:
+            raise self.failure
         self._text(self._decoder.decode(b"", True))
         self._pending = []
         self._data = []
@@ -85,7 +94,10 @@ class SSEDecoder:
         return []
 
     def feed_raw(self, data: bytes) -> list[RawEvent]:
-        """Like ``feed`` but returns plain tuples (the fast path used by replay)."""
+        """Like ``feed`` but returns plain tuples (the fast path used by replay), and leaves a
+        failure in ``failure`` (raised by the next call) after returning the events before it."""
+        if self.failure is not None:
+            raise self.failure
         return self._text(self._decoder.decode(data))
 
     def _text(self, text: str) -> list[RawEvent]:
@@ -110,7 +122,7 @@ class SSEDecoder:
             pending.append(text)
             self._pending_size += len(text)
             if self._pending_size > self._max:
-                self._too_large("a line")
+                self._fail("a line")
             return []
         if pending:
             pending.append(lines[0])
@@ -118,12 +130,16 @@ class SSEDecoder:
         tail = lines.pop()
         self._pending = [tail] if tail else []
         self._pending_size = len(tail)
-        if len(text) > self._max and max(map(len, lines), default=0) > self._max:
-            self._too_large("a line")  # only a read longer than the limit can hold such a line
+        if len(text) > self._max:  # only a read longer than the limit can hold such a line
+            for n, line in enumerate(lines):
+                if len(line) > self._max:
+                    events = self._lines(lines[:n])
+                    self._fail("a line")
+                    return events
         return self._lines(lines)
 
-    def _too_large(self, what: str) -> None:
-        raise LimitExceededError(
+    def _fail(self, what: str) -> None:
+        self.failure = LimitExceededError(
             f"{what} of the event stream is longer than max_event_size={self._max}",
             limit="max_event_size",
             value=self._max,
@@ -153,11 +169,14 @@ class SSEDecoder:
                 data.append(line[6:])  # the usual form, one leading space stripped
                 self._data_size += len(line)
                 if self._data_size > self._max:
-                    self._too_large("an event")
+                    self._fail("an event")
+                    break
             elif line[0] == ":":
                 pass  # a comment
             else:
                 self._field(line, data)
+                if self.failure is not None:
+                    break
         return events
 
     def _field(self, line: str, data: list[str]) -> None:
@@ -168,7 +187,7 @@ class SSEDecoder:
             data.append(value)  # also "data" with no colon: an empty data line
             self._data_size += len(value) + 1
             if self._data_size > self._max:
-                self._too_large("an event")
+                self._fail("an event")
         elif name == "event":
             self._event = value
         elif name == "id":

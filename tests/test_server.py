@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator, MutableMapping
@@ -24,7 +26,8 @@ from .helpers import SAMPLE, STREAMS
 
 pytest.importorskip("uvicorn")
 
-SLOW_FROM = streamagg.replay(STREAMS / "openai-python__plain-content.sse")
+PLAIN_BYTES = (STREAMS / "openai-python__plain-content.sse").read_bytes()
+SLOW_FROM = streamagg.replay(PLAIN_BYTES)
 NAMES = SAMPLE[:3]
 
 
@@ -266,3 +269,101 @@ def test_record_from_the_replay_server_replays_identically(
     assert times == sorted(times)
     last = times[-1]
     assert last >= 0.3  # the served pace: 0.05 s per event (a lower bound only)
+
+
+# -- security: what a misbehaving client cannot do ------------------------------------------
+
+
+def test_names_never_reach_outside_the_folder_and_errors_show_no_path(
+    base: str, folder: Path
+) -> None:
+    """A recording name or model with ``..``, slashes or an absolute path picks nothing, and
+    the 404 names the recording only, never the folder's path."""
+    outside = folder.parent / "secret.sse"
+    outside.write_bytes(PLAIN_BYTES)
+    with httpx.Client() as client:
+        for name in ("../secret", "..", "/etc/passwd", str(outside), "sub/../secret"):
+            answer = client.post(
+                f"{base}/chat/completions", json={}, headers={RECORDING_HEADER: name}
+            )
+            assert answer.status_code == 404, name
+            assert str(folder) not in answer.text
+        for model in ("../secret", str(outside.with_suffix(""))):
+            answer = client.post(
+                f"{base}/chat/completions", json={"model": model, "stream": False}
+            )
+            assert "secret" not in answer.text
+
+
+def test_the_default_address_is_loopback() -> None:
+    """``streamagg serve`` listens on 127.0.0.1 unless told otherwise."""
+    from streamagg._cli import _parser
+
+    assert _parser().parse_args(["serve", "d"]).host == "127.0.0.1"
+
+
+def test_request_bodies_are_bounded_and_checked(folder: Path) -> None:
+    """A body over ``max_body`` gets 413, JSON nested too deeply 400, a body that trickles in
+    too slowly 408 (read linearly, in pieces)."""
+    app = ReplayApp(folder, timing=False, max_body=10_000, body_timeout=0.3)
+    url, server, thread = start(app)
+    try:
+        with httpx.Client() as client:
+            big = client.post(f"{url}/chat/completions", content=b"{" + b" " * 20_000 + b"}")
+            assert big.status_code == 413
+            nested = client.post(f"{url}/chat/completions", content=b"[" * 5_000)
+            assert nested.status_code == 400
+
+            def trickle() -> Iterator[bytes]:
+                yield b'{"model":'
+                time.sleep(0.6)
+                yield b'"x"}'
+
+            slow = client.post(f"{url}/chat/completions", content=trickle())
+            assert slow.status_code == 408
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
+
+
+def test_idle_connections_are_closed_after_the_header_timeout(folder: Path) -> None:
+    """A connection that sends nothing, or half of its headers, is closed after the header
+    timeout: idle clients cannot hold the server's file descriptors."""
+    sock = bind("127.0.0.1", 0)
+    server = make_server(ReplayApp(folder), header_timeout=0.3)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    port = sock.getsockname()[1]
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for opening in (b"", b"GET /v1/models HTTP/1.1\r\nHost: x\r\n"):
+            with socket.create_connection(("127.0.0.1", port)) as idle:
+                idle.sendall(opening)
+                idle.settimeout(5)
+                started = time.monotonic()
+                assert idle.recv(100) == b""  # closed by the server
+                assert time.monotonic() - started < 4
+        with httpx.Client() as client:  # a well-behaved client is served
+            assert client.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_running_out_of_file_descriptors_logs_one_line_a_minute() -> None:
+    """asyncio's accept error, repeated while descriptors are exhausted, is logged once a
+    minute, not thousands of times."""
+    from streamagg._server import _OncePerMinute
+
+    records = [
+        logging.LogRecord("asyncio", logging.ERROR, "", 0, message, None, None)
+        for message in ["socket.accept() out of system resource"] * 500 + ["other"]
+    ]
+    gate = _OncePerMinute()
+    assert [r.getMessage() for r in records if gate.filter(r)] == [
+        "socket.accept() out of system resource",
+        "other",
+    ]

@@ -204,3 +204,21 @@ def test_any_split_gives_same_events(
     cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
     pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     assert [(e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)] == events(raw)
+
+
+def test_limit_feed_raises_at_once_feed_raw_after_the_events_before_it() -> None:
+    """Past ``max_event_size``: ``feed`` raises as soon as the bytes arrive; ``feed_raw``
+    returns the events completed before the long line and raises on the next call."""
+    from streamagg import LimitExceededError
+
+    with pytest.raises(LimitExceededError, match="max_event_size=50"):
+        SSEDecoder(max_event_size=50).feed(b"data: " + b"x" * 60 + b"\n\n")
+    decoder = SSEDecoder(max_event_size=50)
+    events = decoder.feed_raw(b"data: first\n\ndata: " + b"x" * 60 + b"\n\ndata: third\n\n")
+    assert [e[1] for e in events] == ["first"]
+    assert decoder.failure is not None
+    assert decoder.failure.partial is None
+    with pytest.raises(LimitExceededError):
+        decoder.feed_raw(b"data: more\n\n")
+    with pytest.raises(LimitExceededError):
+        decoder.close()
