@@ -15,6 +15,7 @@ from ._errors import (
     ResponseNotReadyError,
     StreamError,
     StreamInterruptedError,
+    StreamStalledError,
     UpstreamError,
 )
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator, afold, fold
@@ -42,6 +43,7 @@ from ._models import (
 )
 from ._replay import replay
 from ._sse import SSEDecoder, parse_sse
+from ._timing import Timings
 
 if _typing.TYPE_CHECKING:
     from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
@@ -108,6 +110,8 @@ __all__ = [
     "StreamError",
     "StreamInterruptedError",
     "StreamReader",
+    "StreamStalledError",
+    "Timings",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallStart",

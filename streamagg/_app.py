@@ -9,19 +9,28 @@ into it; like httpx's ``Client``/``AsyncClient`` they use the same method names.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 
+import anyio
 import httpx
 
-from ._errors import ResponseNotReadyError, StreamError, StreamInterruptedError
+from ._errors import (
+    ResponseNotReadyError,
+    StreamError,
+    StreamInterruptedError,
+    StreamStalledError,
+)
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
 from ._http import HTTPStatusError, content_type_error
 from ._ingest import Fold, StreamReader
 from ._limits import DEFAULT_LIMITS, Limits
-from ._models import ChatCompletionResponse, ContentDelta, Delta
+from ._models import ChatCompletionResponse, ContentDelta, Delta, is_output_text
+from ._timing import Clock, Timings
 
 __all__ = [
     "AsyncChatStream",
@@ -39,10 +48,11 @@ _E = TypeVar("_E", bound=StreamError[Any])
 
 
 class _Session(Generic[R, D]):
-    """The logic of a streaming call, without I/O."""
+    """The logic of a streaming call, without I/O: it is told the time of everything."""
 
-    def __init__(self, fold: Fold[R]) -> None:
+    def __init__(self, fold: Fold[R], clock: Clock) -> None:
         self.reader = StreamReader(fold)
+        self.clock = clock
         self.response: R | None = None
         self.error: StreamError[R] | None = None
 
@@ -70,8 +80,44 @@ class _Session(Generic[R, D]):
         partial = self.reader.fold.snapshot()
         return self._fail(HTTPStatusError.from_response(response, partial, content))
 
-    def failed(self, exc: httpx.HTTPError, started: bool) -> StreamInterruptedError[R]:
-        """The error for a request that failed (before or after the stream started)."""
+    def feed(self, data: bytes, now: float) -> list[D]:
+        """Body bytes that arrived at ``now`` in, deltas out; raises the stream's errors, and
+        ``StreamStalledError`` when the watchdog says so."""
+        out: list[D] = []
+        fold = self.reader.fold
+        try:
+            self.reader.receive_data(data, out)
+        except StreamError as exc:
+            raise self._fail(exc) from None
+        clock = self.clock
+        clock.arrived(now, fold.chunks, clock.wants_token and any(map(is_output_text, out)))
+        if not self.reader.done:
+            self.check(now)
+        return out
+
+    def check(self, now: float) -> None:
+        """Raise ``StreamStalledError`` if the stream has been idle, or running, too long."""
+        why = self.clock.stalled(now)
+        if why is not None:
+            raise self._fail(self._stalled(why))
+
+    def end(self, now: float) -> R:
+        """The body ended (or the stream did): the folded response, or the error."""
+        self.clock.ended(now)
+        try:
+            self.response = self.reader.receive_eof()
+        except StreamError as exc:
+            raise self._fail(exc) from None
+        return self.response
+
+    def failed(self, exc: httpx.HTTPError, started: bool, now: float) -> StreamError[R]:
+        """The error for a request that failed (before or after the stream started): a
+        watchdog's timeout is ``StreamStalledError``."""
+        self.clock.ended(now)
+        if isinstance(exc, httpx.TimeoutException):
+            why = self.clock.stalled(now + _SLACK)
+            if why is not None:
+                return self._fail(self._stalled(why))
         when = "mid-stream" if started else "before the stream started"
         return self._fail(
             StreamInterruptedError(
@@ -79,23 +125,6 @@ class _Session(Generic[R, D]):
                 partial=self.reader.fold.snapshot(),
             )
         )
-
-    def feed(self, data: bytes) -> list[D]:
-        """Body bytes in, deltas out; raises the stream's errors."""
-        out: list[D] = []
-        try:
-            self.reader.receive_data(data, out)
-        except StreamError as exc:
-            raise self._fail(exc) from None
-        return out
-
-    def end(self) -> R:
-        """The body ended (or the stream did): the folded response, or the error."""
-        try:
-            self.response = self.reader.receive_eof()
-        except StreamError as exc:
-            raise self._fail(exc) from None
-        return self.response
 
     def closed_early(self) -> StreamInterruptedError[R]:
         """The error for reading a stream after its ``with`` block was left before the end."""
@@ -107,10 +136,23 @@ class _Session(Generic[R, D]):
             )
         )
 
+    def _stalled(self, why: str) -> StreamStalledError[R]:
+        clock = self.clock
+        if why == "total":
+            message = f"the stream ran longer than total_timeout={clock.total_timeout} s"
+        else:
+            message = f"no data for idle_timeout={clock.idle_timeout} s"
+        return StreamStalledError(message, reason=why, partial=self.reader.fold.snapshot())
+
     def _fail(self, error: _E) -> _E:
         if self.error is None:
             self.error = error
         return error
+
+
+# A timeout of the watchdog's own read limit fires at the limit, give or take the clock's
+# resolution.
+_SLACK = 0.01
 
 
 def content_text(delta: Delta, choice: int = 0) -> str | None:
@@ -120,20 +162,31 @@ def content_text(delta: Delta, choice: int = 0) -> str | None:
     return None
 
 
-def _request_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``client.stream`` arguments, asking for an event stream unless the caller says otherwise
-    (as httpx-sse's ``connect_sse`` does)."""
+def _request_kwargs(
+    client: httpx.Client | httpx.AsyncClient, clock: Clock, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """``client.stream`` arguments: asking for an event stream unless the caller says otherwise
+    (as httpx-sse's ``connect_sse`` does), and with a read timeout no longer than the
+    watchdog's limits, so that a silent server cannot block a read past them."""
     headers = httpx.Headers(kwargs.get("headers"))
     headers.setdefault("Accept", "text/event-stream")
     headers.setdefault("Cache-Control", "no-store")
-    return {**kwargs, "headers": headers}
+    request = {**kwargs, "headers": headers}
+    limits = [t for t in (clock.idle_timeout, clock.total_timeout) if t is not None]
+    if limits:
+        timeout = httpx.Timeout(kwargs.get("timeout", client.timeout))
+        read = min(limits) if timeout.read is None else min(timeout.read, *limits)
+        request["timeout"] = httpx.Timeout(
+            connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool
+        )
+    return request
 
 
 class _StreamBase(Generic[R, D]):
     """What both twins share: the session and the read-only views of it."""
 
-    def __init__(self, fold: Fold[R]) -> None:
-        self._session: _Session[R, D] = _Session(fold)
+    def __init__(self, fold: Fold[R], clock: Clock) -> None:
+        self._session: _Session[R, D] = _Session(fold, clock)
         self._http: httpx.Response | None = None
         self._closed = False
 
@@ -162,6 +215,11 @@ class _StreamBase(Generic[R, D]):
             "snapshot() gives the response so far"
         )
 
+    @property
+    def timings(self) -> Timings:
+        """The stream's timings so far (measured as bytes arrive); see ``Timings``."""
+        return self._session.clock.timings(time.monotonic(), _completion_tokens(self.snapshot()))
+
     def snapshot(self) -> R:
         """The response folded so far."""
         return self._session.reader.fold.snapshot()
@@ -170,6 +228,18 @@ class _StreamBase(Generic[R, D]):
         session = self._session
         if self._closed and session.response is None:
             raise session.error or session.closed_early()
+
+
+def _completion_tokens(response: object) -> int | None:
+    usage = getattr(response, "usage", None)
+    tokens = getattr(usage, "completion_tokens", None)
+    return tokens if isinstance(tokens, int) else None
+
+
+def _aggregator(
+    text_keys: Iterable[str], padding_keys: Iterable[str], limits: Limits, strict: bool
+) -> Aggregator:
+    return Aggregator(text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict)
 
 
 class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextManager["ChatStream"]):
@@ -185,22 +255,22 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
+        idle_timeout: float | None = None,
+        total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            Aggregator(
-                text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
-            )
-        )
-        self._connect = client.stream(method, url, **_request_kwargs(kwargs))
+        clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
+        super().__init__(_aggregator(text_keys, padding_keys, limits, strict), clock)
+        self._connect = client.stream(method, url, **_request_kwargs(client, clock, kwargs))
         self._deltas: Generator[Delta, None, None] | None = None
 
     def __enter__(self) -> ChatStream:
         session = self._session
+        session.clock.started(time.monotonic())
         try:
             response = self._http = self._connect.__enter__()
         except httpx.HTTPError as exc:
-            raise session.failed(exc, started=False) from exc
+            raise session.failed(exc, False, time.monotonic()) from exc
         try:
             if session.start(response):
                 raise session.status_error(response, self._error_body(response))
@@ -248,14 +318,14 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         session = self._session
         try:
             for piece in response.iter_bytes():
-                yield from session.feed(piece)
+                yield from session.feed(piece, time.monotonic())
                 if session.done:
                     break
         except httpx.HTTPError as exc:
-            raise session.failed(exc, started=True) from exc
+            raise session.failed(exc, True, time.monotonic()) from exc
         except httpx.StreamClosed:
             raise session.closed_early() from None
-        session.end()
+        session.end(time.monotonic())
 
     def text(self) -> Iterator[str]:
         """Only the content text of choice 0, as it arrives."""
@@ -286,22 +356,22 @@ class AsyncChatStream(
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
+        idle_timeout: float | None = None,
+        total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            Aggregator(
-                text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
-            )
-        )
-        self._connect = client.stream(method, url, **_request_kwargs(kwargs))
+        clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
+        super().__init__(_aggregator(text_keys, padding_keys, limits, strict), clock)
+        self._connect = client.stream(method, url, **_request_kwargs(client, clock, kwargs))
         self._deltas: AsyncGenerator[Delta, None] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:
         session = self._session
+        session.clock.started(time.monotonic())
         try:
             response = self._http = await self._connect.__aenter__()
         except httpx.HTTPError as exc:
-            raise session.failed(exc, started=False) from exc
+            raise session.failed(exc, False, time.monotonic()) from exc
         try:
             if session.start(response):
                 raise session.status_error(response, await self._error_body(response))
@@ -349,20 +419,29 @@ class AsyncChatStream(
         session = self._session
         pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
         try:
-            async for piece in pieces:
-                for delta in session.feed(piece):
+            while True:
+                # Each read waits no longer than the watchdog allows (asyncio or trio alike).
+                wait = session.clock.wait_limit(time.monotonic())
+                with anyio.move_on_after(math.inf if wait is None else wait) as scope:
+                    piece = await anext(pieces, None)
+                if scope.cancelled_caught:
+                    session.check(time.monotonic() + _SLACK)
+                    continue
+                if piece is None:
+                    break
+                for delta in session.feed(piece, time.monotonic()):
                     yield delta
                 if session.done:
                     break
         except httpx.HTTPError as exc:
-            raise session.failed(exc, started=True) from exc
+            raise session.failed(exc, True, time.monotonic()) from exc
         except httpx.StreamClosed:
             raise session.closed_early() from None
         finally:
             # An async generator is not closed by the garbage collector in time: close the
             # byte iterator here, as httpx-sse does, so the connection goes back to the pool.
             await pieces.aclose()
-        session.end()
+        session.end(time.monotonic())
 
     async def text(self) -> AsyncIterator[str]:
         """Only the content text of choice 0, as it arrives."""
@@ -387,6 +466,8 @@ def stream(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
+    idle_timeout: float | None = None,
+    total_timeout: float | None = None,
     **kwargs: Any,
 ) -> ChatStream:
     """Open a streaming chat completion: ``with stream(client, "POST", url, json=...) as s:``.
@@ -399,6 +480,13 @@ def stream(
     after its block was left) and the fold's errors; each carries ``.partial``. Leaving the
     ``with`` block closes the deltas, the response and the connection. ``text_keys``,
     ``padding_keys``, ``limits`` and ``strict`` are the fold options of ``Aggregator``.
+
+    The stall watchdog: ``idle_timeout`` seconds allowed between data events (keep-alive
+    comments and pings do not count, unlike for httpx's read timeout, which any byte resets)
+    and ``total_timeout`` seconds for the whole stream, both off by default; past either,
+    ``StreamStalledError`` (a ``StreamInterruptedError``) with ``.partial``, and the connection
+    is closed. Without them a stream is bounded only by the client's timeouts (httpx's default:
+    5 s without any byte). ``s.timings`` gives the stream's ``Timings``.
     """
     return ChatStream(
         client,
@@ -408,6 +496,8 @@ def stream(
         padding_keys=padding_keys,
         limits=limits,
         strict=strict,
+        idle_timeout=idle_timeout,
+        total_timeout=total_timeout,
         **kwargs,
     )
 
@@ -421,6 +511,8 @@ def astream(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
+    idle_timeout: float | None = None,
+    total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``stream()``: ``async with astream(client, ...) as s:``."""
@@ -432,6 +524,8 @@ def astream(
         padding_keys=padding_keys,
         limits=limits,
         strict=strict,
+        idle_timeout=idle_timeout,
+        total_timeout=total_timeout,
         **kwargs,
     )
 
@@ -468,6 +562,8 @@ def chat(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
+    idle_timeout: float | None = None,
+    total_timeout: float | None = None,
     **kwargs: Any,
 ) -> ChatStream:
     """POST ``payload`` to ``{url}/chat/completions`` (``url`` may already end with it).
@@ -487,6 +583,8 @@ def chat(
         padding_keys=padding_keys,
         limits=limits,
         strict=strict,
+        idle_timeout=idle_timeout,
+        total_timeout=total_timeout,
         **kwargs,
     )
 
@@ -502,6 +600,8 @@ def achat(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
+    idle_timeout: float | None = None,
+    total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncChatStream:
     """The async twin of ``chat()``."""
@@ -516,5 +616,7 @@ def achat(
         padding_keys=padding_keys,
         limits=limits,
         strict=strict,
+        idle_timeout=idle_timeout,
+        total_timeout=total_timeout,
         **kwargs,
     )

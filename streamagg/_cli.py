@@ -24,9 +24,10 @@ from ._convert import to_dict
 from ._errors import StreamError
 from ._fold import Aggregator
 from ._ingest import StreamReader
-from ._models import Delta
+from ._models import Delta, is_output_text
 from ._recording import RecordingTransport, paced, timed_segments
 from ._replay import replay
+from ._timing import Clock, Timings
 
 __all__ = ["main"]
 
@@ -49,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="with --text: at the recorded timing")
     p.add_argument(
         "--partial", action="store_true", help="on a stream error, still print what was folded"
+    )
+    p.add_argument(
+        "--stats",
+        action="store_true",
+        help="print the recording's timings (OpenTelemetry-style names) instead of the response",
     )
 
     p = commands.add_parser("serve", help="answer /v1/chat/completions with the recordings in DIR")
@@ -80,7 +86,9 @@ def _read_source(file: str) -> bytes:
 
 def _replay(args: argparse.Namespace) -> int:
     try:
-        if args.text:
+        if args.stats:
+            _print_json(_recorded_timings(_read_source(args.file)).to_otel())
+        elif args.text:
             _replay_text(_read_source(args.file), args.realtime)
         else:
             # The file is read in pieces, not whole: recordings can be long.
@@ -113,6 +121,29 @@ def _replay_text(data: bytes, realtime: bool) -> None:
             break
     print()
     reader.receive_eof()
+
+
+def _recorded_timings(data: bytes) -> Timings:
+    """The timings of a recording, from its timing lines (seconds since the request)."""
+    segments = timed_segments(data)
+    if all(at is None for at, _ in segments):
+        raise _UsageError("the recording has no timing lines (streamagg record writes them)")
+    aggregator = Aggregator()
+    reader = StreamReader(aggregator)
+    clock = Clock()
+    clock.started(0.0)
+    now = 0.0
+    for at, piece in segments:
+        now = now if at is None else at
+        deltas: list[Delta] = []
+        done = reader.receive_data(piece, deltas)
+        clock.arrived(now, aggregator.chunks, any(map(is_output_text, deltas)))
+        if done:
+            break
+    clock.ended(now)
+    response = reader.receive_eof()
+    tokens = response.usage.completion_tokens if response.usage else None
+    return clock.timings(now, tokens)
 
 
 def _serve(args: argparse.Namespace) -> int:

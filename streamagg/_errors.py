@@ -6,7 +6,8 @@
     ├── StreamError                  .partial: the response folded so far
     │   ├── UpstreamError            .error: what the server sent (an error chunk or event)
     │   ├── IncompleteStreamError    the input ended before the stream was complete
-    │   │   └── StreamInterruptedError   the connection failed mid-stream (httpx cause)
+    │   │   └── StreamInterruptedError   the connection failed (httpx cause), or closed early
+    │   │       └── StreamStalledError   no data for idle_timeout, or past total_timeout
     │   ├── MalformedChunkError      .raw: data that is not JSON, or a field of impossible type
     │   ├── ContentTypeError         .content_type: neither an event stream nor JSON
     │   ├── LimitExceededError       .limit: the ``Limits`` field that was exceeded
@@ -31,6 +32,7 @@ __all__ = [
     "ResponseNotReadyError",
     "StreamError",
     "StreamInterruptedError",
+    "StreamStalledError",
     "UpstreamError",
 ]
 
@@ -64,6 +66,16 @@ class IncompleteStreamError(StreamError[R]):
 class StreamInterruptedError(IncompleteStreamError[R]):
     """The connection failed mid-stream (dropped, reset, timed out, closed early); the httpx
     exception, when there is one, is the ``__cause__``."""
+
+
+class StreamStalledError(StreamInterruptedError[R]):
+    """The stall watchdog stopped the stream: no data event for ``idle_timeout`` seconds
+    (comments and pings do not count), or the stream ran past ``total_timeout``. ``reason`` is
+    ``"idle"`` or ``"total"``; the connection is closed."""
+
+    def __init__(self, message: str, *, reason: str, partial: R) -> None:
+        super().__init__(message, partial=partial)
+        self.reason = reason
 
 
 class MalformedChunkError(StreamError[R]):

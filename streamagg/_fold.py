@@ -23,7 +23,7 @@ from ._errors import (
 from ._json import nesting_exceeds, short_repr
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, Delta, FoldReport, Skipped
-from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState
+from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState, Rules
 
 __all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "afold", "fold"]
 
@@ -75,7 +75,7 @@ class Aggregator:
     ) -> None:
         self.limits = limits
         self.strict = strict
-        self._state = ResponseState(frozenset(text_keys), frozenset(padding_keys), limits)
+        self._state = ResponseState(Rules(frozenset(text_keys), frozenset(padding_keys), limits))
         #: How many keep-alives arrived as event data (``data: : keepalive``).
         self.keepalives = 0
         self._other_events = 0
@@ -88,6 +88,11 @@ class Aggregator:
     def done(self) -> bool:
         """True once ``[DONE]`` (or ``feed_done()``) has ended the stream normally."""
         return self._done
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks have been folded (keep-alives, comments and pings are not chunks)."""
+        return self._chunks
 
     @property
     def complete(self) -> bool:
@@ -116,12 +121,6 @@ class Aggregator:
         way to fold). Returns True once the stream has ended. Raises as ``feed()`` does."""
         if self._ended:
             return True
-        if chunk.__class__ is not dict:
-            chunk = self._as_mapping(chunk)
-            if chunk is None:
-                return False
-        if nesting_exceeds(chunk, self.limits.max_depth):
-            raise self._too_deep()
         self._fold(chunk, out)
         return self._ended
 
@@ -162,11 +161,6 @@ class Aggregator:
             return self._not_json(data)
         except RecursionError:
             raise self._too_deep() from None
-        # Counting brackets (in C) is a bound on the nesting that costs nearly nothing; only a
-        # chunk with more brackets than the limit is measured.
-        limit = self.limits.max_depth
-        if data.count("{") + data.count("[") > limit and nesting_exceeds(chunk, limit):
-            raise self._too_deep()
         self._fold(chunk, out)
         return self._ended
 
@@ -182,8 +176,6 @@ class Aggregator:
         except RecursionError:
             raise self._too_deep() from None
         else:
-            if nesting_exceeds(chunk, self.limits.max_depth):
-                raise self._too_deep()
             self._fold(chunk, None)
         if not self._ended:
             self.feed_done()

@@ -45,6 +45,11 @@ class Fold(Protocol[R_co]):
         """True once the stream has ended normally (no more input is folded)."""
         ...
 
+    @property
+    def chunks(self) -> int:
+        """How many data events (chunks) have been folded: what the stall watchdog watches."""
+        ...
+
     def receive(self, event: str, data: str, out: list[Any] | None) -> bool:
         """Fold one SSE event's type and data, appending typed deltas to ``out`` when it is not
         None; True once the stream has ended. Raises the dialect's ``StreamError``s."""

@@ -142,6 +142,8 @@ def merge(old: Any, new: Any, key: str, text_keys: frozenset[str]) -> Any:
         return old
     if new.__class__ is list:
         cls = old.__class__
+        if not new and (cls is list or cls is IndexedList):
+            return old  # nothing to add (and an indexed list stays indexed)
         if cls is list and not old and _is_indexed(new):
             old, cls = IndexedList(old), IndexedList
         if cls is IndexedList:

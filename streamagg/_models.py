@@ -39,6 +39,7 @@ __all__ = [
     "ToolCallStart",
     "Usage",
     "UsageDelta",
+    "is_output_text",
     "known_fields",
 ]
 
@@ -260,6 +261,14 @@ class UsageDelta:
     """A usage block arrived (it replaces any earlier one: usage is cumulative)."""
 
     usage: Usage
+
+
+def is_output_text(delta: object) -> bool:
+    """Whether a delta carries output text: content, reasoning, refusal or tool-call arguments
+    (the first such delta marks the time to first token; a role alone does not)."""
+    return isinstance(
+        delta, (ContentDelta, ReasoningDelta, RefusalDelta, ToolCallArgumentsDelta)
+    ) and bool(delta.text)
 
 
 Delta = (

@@ -149,6 +149,8 @@ class SSEDecoder:
     def _lines(self, lines: list[str]) -> list[RawEvent]:
         events: list[RawEvent] = []
         data = self._data
+        # The size of the event's data, in a local while the lines are read (the hot loop).
+        size, limit = self._data_size, self._max
         for line in lines:
             if not line:
                 # Dispatch. "If the data buffer is an empty string, set the data buffer and the
@@ -163,20 +165,26 @@ class SSEDecoder:
                         )
                     )
                     data = self._data = []
-                    self._data_size = 0
+                    size = 0
                 self._event = ""
             elif line.startswith("data: "):
+                if data:
+                    # A second data line: only now can the event outgrow one line, which the
+                    # line limit already bounds (so a one-line event costs no counting).
+                    size += len(line) if size else len(line) + len(data[0]) + 6
+                    if size > limit:
+                        self._fail("an event")
+                        break
                 data.append(line[6:])  # the usual form, one leading space stripped
-                self._data_size += len(line)
-                if self._data_size > self._max:
-                    self._fail("an event")
-                    break
             elif line[0] == ":":
                 pass  # a comment
             else:
+                self._data_size = size
                 self._field(line, data)
+                size = self._data_size
                 if self.failure is not None:
                     break
+        self._data_size = size
         return events
 
     def _field(self, line: str, data: list[str]) -> None:

@@ -60,7 +60,7 @@ from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from typing import Any
 
-from ._json import copy_json, merge, merge_into
+from ._json import copy_json, merge, nesting_exceeds
 from ._limits import Limits
 from ._models import (
     STREAMING_ONLY_KEYS,
@@ -91,6 +91,7 @@ __all__ = [
     "InvalidChunk",
     "OverLimit",
     "ResponseState",
+    "Rules",
     "as_list",
     "build_usage",
 ]
@@ -115,6 +116,7 @@ _TEXT_AND_TOOLS = frozenset(
         "audio",
     }
 )
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 # An id that is not one: Mistral sends the string "null" on continuation fragments.
 _NO_IDS = frozenset({"", "null"})
 # Text fields besides ``content`` (whose plain strings take an inline fast path), with the name
@@ -166,6 +168,42 @@ def as_list(value: Any, field: str) -> list[Any]:
     if isinstance(value, Mapping):
         return [value]
     raise InvalidChunk(field, "a list", value)
+
+
+class Rules:
+    """The fold options, as the state objects use them."""
+
+    __slots__ = (
+        "max_choices",
+        "max_depth",
+        "max_tool_calls",
+        "padding_keys",
+        "skipped",
+        "text_keys",
+    )
+
+    def __init__(
+        self, text_keys: frozenset[str], padding_keys: frozenset[str], limits: Limits
+    ) -> None:
+        self.text_keys = text_keys
+        self.padding_keys = padding_keys
+        self.skipped = STREAMING_ONLY_KEYS | padding_keys  # delta keys never folded
+        self.max_choices = limits.max_choices
+        self.max_tool_calls = limits.max_tool_calls
+        self.max_depth = limits.max_depth
+
+    def kept(self, value: Any) -> Any:
+        """``value``, which the fold is about to keep, if it nests no deeper than
+        ``max_depth`` (else ``OverLimit``): a response must convert without exhausting Python's
+        recursion. Only data the fold keeps as it is can be deep; the fields it reads are flat,
+        so a chunk is never measured as a whole."""
+        if value.__class__ not in _SCALARS and nesting_exceeds(value, self.max_depth):
+            raise OverLimit("max_depth", "levels of JSON nesting")
+        return value
+
+    def merge(self, old: Any, new: Any, key: str) -> Any:
+        """``merge`` with this fold's text keys, of data checked by ``kept``."""
+        return merge(old, self.kept(new), key, self.text_keys)
 
 
 def _is_empty_part(part: Mapping[str, Any]) -> bool:
@@ -234,18 +272,18 @@ class ToolState:
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
 
-    def fold_extra(self, entry: Mapping[str, Any], text_keys: frozenset[str]) -> None:
+    def fold_extra(self, entry: Mapping[str, Any], rules: Rules) -> None:
         """The keys of a fragment besides ``index``/``id``/``type``/``function``."""
         extra = self.extra
         for k, v in entry.items():
             if v is not None and k not in _TOOL_KEYS:
-                extra[k] = merge(extra.get(k), v, k, text_keys)
+                extra[k] = rules.merge(extra.get(k), v, k)
 
     def fold_function(
         self,
         function: Any,
         field: str,
-        text_keys: frozenset[str],
+        rules: Rules,
         out: list[Delta] | None,
     ) -> None:
         """A fragment of the function: ``arguments`` pieces append, ``name`` first non-empty."""
@@ -256,7 +294,7 @@ class ToolState:
         if arguments is not None:
             if arguments.__class__ is not str:
                 # Some servers send arguments as an object: keep it as JSON text.
-                arguments = json.dumps(arguments)
+                arguments = json.dumps(rules.kept(arguments))
             if arguments:
                 self.arguments.append(arguments)
                 if out is not None and self.key is not None:
@@ -267,11 +305,10 @@ class ToolState:
                 raise InvalidChunk(f"{field}.name", "a string", name)
             self.name = name
         if len(function) > (arguments is not None) + (name is not None):
-            merge_into(
-                self.function_extra,
-                {k: v for k, v in function.items() if k not in _FUNCTION_KEYS},
-                text_keys,
-            )
+            extra = self.function_extra
+            for k, v in function.items():
+                if v is not None and k not in _FUNCTION_KEYS:
+                    extra[k] = rules.merge(extra.get(k), v, k)
 
     def function(self) -> FunctionCall:
         return FunctionCall(
@@ -306,7 +343,7 @@ class LogprobsState:
         self.refusal: list[Any] | None = None
         self.extra: dict[str, Any] = {}
 
-    def fold(self, logprobs: Any, text_keys: frozenset[str]) -> None:
+    def fold(self, logprobs: Any, rules: Rules) -> None:
         if logprobs.__class__ is not dict:
             logprobs = _mapping(logprobs, "choices[].logprobs")
         for k, v in logprobs.items():
@@ -315,6 +352,7 @@ class LogprobsState:
             if k == "content":
                 tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.content")
                 _check_tokens(tokens, "choices[].logprobs.content[]")
+                rules.kept(tokens)
                 if self.content is None:
                     self.content = list(tokens)
                 else:
@@ -322,12 +360,13 @@ class LogprobsState:
             elif k == "refusal":
                 tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.refusal")
                 _check_tokens(tokens, "choices[].logprobs.refusal[]")
+                rules.kept(tokens)
                 if self.refusal is None:
                     self.refusal = list(tokens)
                 else:
                     self.refusal.extend(tokens)
             else:
-                self.extra[k] = merge(self.extra.get(k), v, k, text_keys)
+                self.extra[k] = rules.merge(self.extra.get(k), v, k)
 
     def build(self) -> Logprobs | None:
         if self.content is None and self.refusal is None and not self.extra:
@@ -353,7 +392,7 @@ class AudioState:
         self.expires_at: int | None = None
         self.extra: dict[str, Any] = {}
 
-    def fold(self, audio: Any, text_keys: frozenset[str]) -> None:
+    def fold(self, audio: Any, rules: Rules) -> None:
         audio = _mapping(audio, "delta.audio")
         for k, v in audio.items():
             if v is None:
@@ -379,7 +418,7 @@ class AudioState:
                     raise InvalidChunk("delta.audio.expires_at", "an integer", v)
                 self.expires_at = v
             else:
-                self.extra[k] = merge(self.extra.get(k), v, k, text_keys)
+                self.extra[k] = rules.merge(self.extra.get(k), v, k)
 
     def build(self) -> Audio:
         return Audio(
@@ -406,29 +445,23 @@ class ChoiceState:
         "index",
         "last_tool",
         "logprobs",
-        "max_tools",
         "next_key",
         "parts",
         "reasoning",
         "reasoning_content",
         "refusal",
         "role",
-        "skipped",
-        "text_keys",
+        "rules",
         "thinking_parts",
         "tool_ids",
         "tools",
         "usage",
     )
 
-    def __init__(
-        self, index: int, text_keys: frozenset[str], skipped: frozenset[str], max_tools: int
-    ) -> None:
+    def __init__(self, index: int, rules: Rules) -> None:
         self.index = index
-        self.max_tools = max_tools
+        self.rules = rules
         self.next_key = 0  # one more than the largest tool key in use
-        self.text_keys = text_keys
-        self.skipped = skipped  # delta keys never folded: streaming-only and padding
         self.role = ""
         self.content: list[str] | None = None
         self.refusal: list[str] | None = None
@@ -470,7 +503,7 @@ class ChoiceState:
             logprobs = self.logprobs
             if logprobs is None:
                 logprobs = self.logprobs = LogprobsState()
-            logprobs.fold(value, self.text_keys)
+            logprobs.fold(value, self.rules)
         if not _COMMON_CHOICE.issuperset(choice):
             self._fold_rare(choice, out)
 
@@ -482,9 +515,9 @@ class ChoiceState:
                 message = _mapping(value, "choices[].message")
                 self.fold_message(message, bool(choice.get("delta")), out)
             elif key == "usage":
-                self.usage = check_usage(value, "choices[].usage")
+                self.usage = self.rules.kept(check_usage(value, "choices[].usage"))
             else:
-                self.extra[key] = merge(self.extra.get(key), value, key, self.text_keys)
+                self.extra[key] = self.rules.merge(self.extra.get(key), value, key)
 
     def fold_message(
         self, message: Mapping[str, Any], beside_delta: bool, out: list[Delta] | None
@@ -510,7 +543,7 @@ class ChoiceState:
             elif key == "role":
                 if self.role:
                     continue
-            elif key in self.delta_extra or key in self.skipped:
+            elif key in self.delta_extra or key in self.rules.skipped:
                 continue
             fill[key] = value
         if fill:
@@ -555,15 +588,13 @@ class ChoiceState:
                 call = self.function_call
                 if call is None:
                     call = self.function_call = ToolState(self.index, None)
-                call.fold_function(value, "delta.function_call", self.text_keys, out)
+                call.fold_function(value, "delta.function_call", self.rules, out)
             elif key == "audio":
                 if self.audio is None:
                     self.audio = AudioState()
-                self.audio.fold(value, self.text_keys)
-            elif key not in self.skipped:
-                self.delta_extra[key] = merge(
-                    self.delta_extra.get(key), value, key, self.text_keys
-                )
+                self.audio.fold(value, self.rules)
+            elif key not in self.rules.skipped:
+                self.delta_extra[key] = self.rules.merge(self.delta_extra.get(key), value, key)
 
     def add_text(self, key: str, text: Any, field: str, out: list[Delta] | None) -> None:
         """Extend the text field ``key`` (None until a string arrives) and report the delta.
@@ -604,7 +635,7 @@ class ChoiceState:
                 for item in as_list(items, "delta.content[].thinking"):
                     self._thinking_item(item, out)
             elif not _is_empty_part(part):
-                self.parts.append(copy_json(part))
+                self.parts.append(copy_json(self.rules.kept(part)))
 
     def _thinking_item(self, item: Any, out: list[Delta] | None) -> None:
         field = "delta.content[].thinking[].text"
@@ -613,7 +644,7 @@ class ChoiceState:
         elif item.get("type", "text") == "text":
             self.add_text("reasoning", item.get("text"), field, out)
         elif not _is_empty_part(item):
-            self.thinking_parts.append(copy_json(item))
+            self.thinking_parts.append(copy_json(self.rules.kept(item)))
 
     def tool_call(self, entry: Any, out: list[Delta] | None) -> None:
         """Fold one tool-call fragment.
@@ -670,9 +701,9 @@ class ChoiceState:
             + (function is not None)
             + (kind is not None)
         ):
-            call.fold_extra(entry, self.text_keys)
+            call.fold_extra(entry, self.rules)
         if function:
-            call.fold_function(function, "delta.tool_calls[].function", self.text_keys, out)
+            call.fold_function(function, "delta.tool_calls[].function", self.rules, out)
 
     def _start_call(
         self, index: int | None, call_id: str | None, function: Any, out: list[Delta] | None
@@ -680,7 +711,7 @@ class ChoiceState:
         """A new tool call: numbered by its stream index (a new number if that is taken, or
         when there is no index), ordered by index and then arrival."""
         tools = self.tools
-        if len(tools) >= self.max_tools:
+        if len(tools) >= self.rules.max_tool_calls:
             raise OverLimit("max_tool_calls", "tool calls in a choice")
         key = index if index is not None and index not in tools else self.next_key
         order = (key if index is None else index, len(tools))
@@ -755,25 +786,17 @@ class ResponseState:
         "errored",
         "extra",
         "id",
-        "limits",
         "model",
         "other",
-        "padding_keys",
         "prompt_logprobs",
+        "rules",
         "service_tier",
-        "skipped",
         "system_fingerprint",
-        "text_keys",
         "usage",
     )
 
-    def __init__(
-        self, text_keys: frozenset[str], padding_keys: frozenset[str], limits: Limits
-    ) -> None:
-        self.limits = limits
-        self.text_keys = text_keys
-        self.padding_keys = padding_keys
-        self.skipped = STREAMING_ONLY_KEYS | padding_keys
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
         self.id = ""
         self.created: int = 0
         self.model: str | None = None
@@ -815,7 +838,7 @@ class ResponseState:
             self.system_fingerprint = value
         value = get("usage")
         if value is not None:
-            self.usage = check_usage(value, "usage")
+            self.usage = self.rules.kept(check_usage(value, "usage"))
             if out is not None:
                 out.append(UsageDelta(build_usage(value)))
         choices = get("choices")
@@ -840,16 +863,14 @@ class ResponseState:
             raise InvalidChunk("choices[].index", "an integer", index)
         state = self.choices.get(index)
         if state is None:
-            if len(self.choices) >= self.limits.max_choices:
+            if len(self.choices) >= self.rules.max_choices:
                 raise OverLimit("max_choices", "choices")
-            state = self.choices[index] = ChoiceState(
-                index, self.text_keys, self.skipped, self.limits.max_tool_calls
-            )
+            state = self.choices[index] = ChoiceState(index, self.rules)
         return state
 
     def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
         for key, value in chunk.items():
-            if value is None or key in _COMMON_TOP or key in self.padding_keys:
+            if value is None or key in _COMMON_TOP or key in self.rules.padding_keys:
                 continue
             if key == "service_tier":
                 if value:
@@ -860,7 +881,7 @@ class ResponseState:
                 if value:
                     if value.__class__ is not list:
                         raise InvalidChunk("prompt_logprobs", "a list", value)
-                    self.prompt_logprobs = value
+                    self.prompt_logprobs = self.rules.kept(value)
             elif key == "extra":
                 if value and value != "{}":
                     self.extra = value if value.__class__ is str else json.dumps(value)
@@ -871,10 +892,11 @@ class ResponseState:
             else:
                 other = self.other
                 old = other.get(key)
-                if old.__class__ is dict and isinstance(value, Mapping):
-                    old.update({k: copy_json(v) for k, v in value.items() if v is not None})
+                kept = self.rules.kept(value)
+                if old.__class__ is dict and isinstance(kept, Mapping):
+                    old.update({k: copy_json(v) for k, v in kept.items() if v is not None})
                 else:
-                    other[key] = copy_json(value)
+                    other[key] = copy_json(kept)
 
     def unfinished(self) -> list[int]:
         """The indices of the choices without a finish reason."""

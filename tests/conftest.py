@@ -29,13 +29,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     Query options: ``piece`` (bytes per write, default 64), ``pause`` (seconds between writes,
     default 0.001), ``cut`` (stop after this many bytes and drop the connection), ``stall``
-    (after ``cut`` bytes, sleep this long instead of dropping), ``type`` (Content-Type).
+    (after ``cut`` bytes, wait this long before dropping), ``keepalive`` (while stalled, send a
+    ``: keepalive`` comment this often), ``type`` (Content-Type).
     """
 
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep test output clean
+
+    def _stall(self, seconds: float, keepalive: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(keepalive or seconds, max(deadline - time.monotonic(), 0)))
+            if keepalive:
+                comment = b": keepalive\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(comment), comment))
+                self.wfile.flush()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -64,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(pause)
             if cut < len(body):
-                time.sleep(float(opts.get("stall", 0)))
+                self._stall(float(opts.get("stall", 0)), float(opts.get("keepalive", 0)))
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return

@@ -336,3 +336,23 @@ def test_closed_output_pipe_is_quiet(tmp_path: Path) -> None:
     )
     assert process.stdout == '{\n  "id": '[:10]
     assert process.stderr == ""
+
+
+def test_replay_stats_prints_the_recorded_timings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--stats`` prints the timings of a timed recording as JSON under OpenTelemetry-style
+    names; a recording without timing lines is a one-line error."""
+    from streamagg import replay
+    from streamagg.testing import synthesize
+
+    timed = tmp_path / "timed.sse"
+    timed.write_bytes(synthesize(replay(PLAIN), chunk_size=40, interval=0.25))
+    assert main(["replay", str(timed), "--stats"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["gen_ai.client.operation.time_to_first_chunk"] == 0.25
+    assert stats["gen_ai.client.operation.time_to_first_token"] == 0.5
+    assert stats["gen_ai.client.operation.gap_max"] == pytest.approx(0.25)
+    assert stats["gen_ai.client.operation.chunks"] > 2
+    assert main(["replay", str(PLAIN), "--stats"]) == 2
+    assert "no timing lines" in capsys.readouterr().err
