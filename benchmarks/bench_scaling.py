@@ -6,7 +6,9 @@ Run: ``python benchmarks/bench_scaling.py`` (``--quick`` stops at 10,000 items).
   (Mistral's shape), each a new call;
 * ``indexed extension list``: every chunk adds an entry with a new ``index`` to a provider list
   (OpenRouter's ``reasoning_details``) and then extends it;
-* ``whitespace, 1-byte reads``: leading whitespace delivered one byte per read before the body.
+* ``whitespace, 1-byte reads``: leading whitespace delivered one byte per read before the body;
+* ``partial JSON, read per delta`` (items are bytes): tool-call arguments (a long string value and
+  many keys) fed in 20-byte deltas to ``PartialJSON``, its ``value`` read after every delta.
 
 A linear path shows the same microseconds per item at every size.
 """
@@ -49,10 +51,26 @@ def whitespace_reads(n: int) -> Callable[[], object]:
     return lambda: streamagg.replay(pieces)
 
 
+def partial_json(n: int) -> Callable[[], object]:
+    half = n // 2
+    text = json.dumps({"code": "x" * half, **{f"k{i}": i for i in range(half // 12)}})[:n]
+    deltas = [text[i : i + 20] for i in range(0, len(text), 20)]
+
+    def run() -> object:
+        parser = streamagg.PartialJSON()
+        for delta in deltas:
+            parser.feed(delta)
+            _ = parser.value
+        return parser.value
+
+    return run
+
+
 CASES = {
     "tool calls without index": tools_without_index,
     "indexed extension list": indexed_extension,
     "whitespace, 1-byte reads": whitespace_reads,
+    "partial JSON, read per delta": partial_json,
 }
 
 
@@ -77,6 +95,9 @@ def main() -> int:
         costs = [per_item(make, n) for n in sizes]
         growth = costs[-1] / costs[0]
         print(f"{name:<28}" + "".join(f"{c:>12.2f}" for c in costs) + f"{growth:>8.2f}x")
+    if not args.quick:
+        kb, mb = per_item(partial_json, 1_000), per_item(partial_json, 1_000_000)
+        print(f"{'partial JSON, 1 KB to 1 MB':<28}{kb:>12.3f}{mb:>12.3f}{mb / kb:>20.2f}x")
     return 0
 
 

@@ -41,13 +41,16 @@ from ._models import (
     Usage,
     UsageDelta,
 )
+from ._partial import PartialJSON
 from ._replay import replay
+from ._request import to_request_message
 from ._sse import SSEDecoder, parse_sse
 from ._timing import Timings
 
 if _typing.TYPE_CHECKING:
     from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
     from ._http import HTTPStatusError
+    from ._relay import AsyncRelay, Relay, arelay, relay
 
 __version__ = "0.1.0"
 
@@ -60,6 +63,10 @@ _LAZY = {
     "chat": "_app",
     "stream": "_app",
     "HTTPStatusError": "_http",
+    "AsyncRelay": "_relay",
+    "Relay": "_relay",
+    "arelay": "_relay",
+    "relay": "_relay",
 }
 
 
@@ -84,6 +91,7 @@ __all__ = [
     "DEFAULT_TEXT_KEYS",
     "Aggregator",
     "AsyncChatStream",
+    "AsyncRelay",
     "Audio",
     "ChatCompletionResponse",
     "ChatStream",
@@ -102,8 +110,10 @@ __all__ = [
     "Logprobs",
     "MalformedChunkError",
     "Message",
+    "PartialJSON",
     "ReasoningDelta",
     "RefusalDelta",
+    "Relay",
     "ResponseNotReadyError",
     "SSEDecoder",
     "Skipped",
@@ -121,12 +131,15 @@ __all__ = [
     "__version__",
     "achat",
     "afold",
+    "arelay",
     "astream",
     "chat",
     "fold",
     "from_dict",
     "parse_sse",
+    "relay",
     "replay",
     "stream",
     "to_dict",
+    "to_request_message",
 ]

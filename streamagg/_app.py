@@ -1,6 +1,6 @@
 """``stream()`` / ``astream()``: wrap a live streaming call in an application.
 
-All decisions live in ``_Session``, a sans-IO object: it is told the response's status and
+All decisions live in ``Session``, a sans-IO object: it is told the response's status and
 headers, given body bytes (which it hands to the one ``StreamReader``), and told when the body
 ended or the connection failed; it returns typed deltas and produces the folded response or the
 error. ``ChatStream`` and ``AsyncChatStream`` are two thin loops that only move bytes from httpx
@@ -35,10 +35,14 @@ from ._timing import Clock, Timings
 __all__ = [
     "AsyncChatStream",
     "ChatStream",
+    "Session",
     "achat",
     "astream",
     "chat",
     "content_text",
+    "make_aggregator",
+    "next_piece",
+    "request_kwargs",
     "stream",
 ]
 
@@ -47,7 +51,7 @@ D = TypeVar("D")
 _E = TypeVar("_E", bound=StreamError[Any])
 
 
-class _Session(Generic[R, D]):
+class Session(Generic[R, D]):
     """The logic of a streaming call, without I/O: it is told the time of everything."""
 
     def __init__(self, fold: Fold[R], clock: Clock) -> None:
@@ -155,6 +159,17 @@ class _Session(Generic[R, D]):
 _SLACK = 0.01
 
 
+async def next_piece(pieces: AsyncIterator[bytes], session: Session[Any, Any]) -> bytes | None:
+    """The next piece of a body (None at its end), waiting no longer than the session's
+    watchdog allows (asyncio or trio alike): past it, ``StreamStalledError``."""
+    while True:
+        wait = session.clock.wait_limit(time.monotonic())
+        with anyio.move_on_after(math.inf if wait is None else wait) as scope:
+            return await anext(pieces, None)
+        if scope.cancelled_caught:
+            session.check(time.monotonic() + _SLACK)
+
+
 def content_text(delta: Delta, choice: int = 0) -> str | None:
     """The text a delta adds to the content of ``choice``, if it is such a delta."""
     if isinstance(delta, ContentDelta) and delta.choice == choice:
@@ -162,7 +177,7 @@ def content_text(delta: Delta, choice: int = 0) -> str | None:
     return None
 
 
-def _request_kwargs(
+def request_kwargs(
     client: httpx.Client | httpx.AsyncClient, clock: Clock, kwargs: dict[str, Any]
 ) -> dict[str, Any]:
     """``client.stream`` arguments: asking for an event stream unless the caller says otherwise
@@ -186,7 +201,7 @@ class _StreamBase(Generic[R, D]):
     """What both twins share: the session and the read-only views of it."""
 
     def __init__(self, fold: Fold[R], clock: Clock) -> None:
-        self._session: _Session[R, D] = _Session(fold, clock)
+        self._session: Session[R, D] = Session(fold, clock)
         self._http: httpx.Response | None = None
         self._closed = False
 
@@ -236,13 +251,25 @@ def _completion_tokens(response: object) -> int | None:
     return tokens if isinstance(tokens, int) else None
 
 
-def _aggregator(
+def make_aggregator(
     text_keys: Iterable[str], padding_keys: Iterable[str], limits: Limits, strict: bool
 ) -> Aggregator:
+    """The chat-completions fold with these options."""
     return Aggregator(text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict)
 
 
-class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextManager["ChatStream"]):
+class _ChatViews(_StreamBase[ChatCompletionResponse, Delta]):
+    """Views of a chat-completion stream that both twins share."""
+
+    _aggregator: Aggregator
+
+    def partial_json(self, choice: int = 0, tool: int | None = None) -> Any:
+        """The JSON parsed so far of a tool call's arguments (``tool``: its number, as in
+        the deltas) or of a JSON-mode answer (``tool`` None); see ``Aggregator.partial_json``."""
+        return self._aggregator.partial_json(choice, tool)
+
+
+class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
     """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
 
     def __init__(
@@ -260,8 +287,9 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        super().__init__(_aggregator(text_keys, padding_keys, limits, strict), clock)
-        self._connect = client.stream(method, url, **_request_kwargs(client, clock, kwargs))
+        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
+        super().__init__(self._aggregator, clock)
+        self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
         self._deltas: Generator[Delta, None, None] | None = None
 
     def __enter__(self) -> ChatStream:
@@ -341,9 +369,7 @@ class ChatStream(_StreamBase[ChatCompletionResponse, Delta], AbstractContextMana
         return self.response
 
 
-class AsyncChatStream(
-    _StreamBase[ChatCompletionResponse, Delta], AbstractAsyncContextManager["AsyncChatStream"]
-):
+class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]):
     """A streaming chat completion over an ``httpx.AsyncClient``; see ``astream()``."""
 
     def __init__(
@@ -361,8 +387,9 @@ class AsyncChatStream(
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        super().__init__(_aggregator(text_keys, padding_keys, limits, strict), clock)
-        self._connect = client.stream(method, url, **_request_kwargs(client, clock, kwargs))
+        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
+        super().__init__(self._aggregator, clock)
+        self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
         self._deltas: AsyncGenerator[Delta, None] | None = None
 
     async def __aenter__(self) -> AsyncChatStream:
@@ -419,16 +446,7 @@ class AsyncChatStream(
         session = self._session
         pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
         try:
-            while True:
-                # Each read waits no longer than the watchdog allows (asyncio or trio alike).
-                wait = session.clock.wait_limit(time.monotonic())
-                with anyio.move_on_after(math.inf if wait is None else wait) as scope:
-                    piece = await anext(pieces, None)
-                if scope.cancelled_caught:
-                    session.check(time.monotonic() + _SLACK)
-                    continue
-                if piece is None:
-                    break
+            while (piece := await next_piece(pieces, session)) is not None:
                 for delta in session.feed(piece, time.monotonic()):
                     yield delta
                 if session.done:

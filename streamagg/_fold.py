@@ -182,8 +182,20 @@ class Aggregator:
 
     def snapshot(self) -> ChatCompletionResponse:
         """The response folded so far (a new object each call); its ``report`` says whether
-        it is complete and what was skipped."""
-        response = self._state.build()
+        it is complete and what was skipped, and its tool calls carry the arguments parsed so
+        far (``partial_arguments``)."""
+        return self._build(partial=True)
+
+    def partial_json(self, choice: int = 0, tool: int | None = None) -> Any:
+        """The value parsed so far of the JSON in a choice's content (``tool`` None: a JSON-mode
+        answer) or in a tool call's arguments (``tool``: its number, as in the deltas), with
+        the complete keys and values and the last string partial; None before any. Linear
+        over a stream, however often it is read; never raises (invalid JSON stops it)."""
+        state = self._state.choices.get(choice)
+        return None if state is None else state.partial_json(tool)
+
+    def _build(self, partial: bool) -> ChatCompletionResponse:
+        response = self._state.build(partial)
         response.report = FoldReport(
             complete=self.complete,
             skipped=list(self._skipped),
@@ -211,7 +223,7 @@ class Aggregator:
             else:
                 detail = "without any chunk"
             raise IncompleteStreamError(f"the stream ended {detail}", partial=self.snapshot())
-        return self.snapshot()
+        return self._build(partial=False)
 
     # -- internals ---------------------------------------------------------------------------
 

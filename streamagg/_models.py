@@ -65,6 +65,9 @@ class ToolCall:
     type: str = "function"
     function: FunctionCall = field(factory=FunctionCall)
     extensions: dict[str, Any] = field(factory=_extensions)
+    #: In a snapshot taken while the stream runs: the arguments parsed so far (see
+    #: ``PartialJSON``). Not part of the API's object, never compared.
+    partial_arguments: Any = field(default=None, eq=False, repr=False)
 
 
 @define
@@ -190,7 +193,7 @@ def known_fields(cls: type) -> frozenset[str]:
 
 
 # Fields of the models that are not keys of the API's object.
-_NOT_API_FIELDS = frozenset({"extensions", "report"})
+_NOT_API_FIELDS = frozenset({"extensions", "report", "partial_arguments"})
 
 
 _USAGE_TYPES = typing.get_type_hints(Usage)

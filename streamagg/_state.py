@@ -84,6 +84,7 @@ from ._models import (
     UsageDelta,
     known_fields,
 )
+from ._partial import PartialJSON
 
 __all__ = [
     "DEFAULT_PADDING_KEYS",
@@ -243,6 +244,26 @@ def build_usage(data: Mapping[str, Any]) -> Usage:
     )
 
 
+class PartialText:
+    """Text arriving in pieces, parsed as JSON only when its value is asked for, and then only
+    the pieces that came since the last time (so reading it after every piece stays linear)."""
+
+    __slots__ = ("fed", "parser")
+
+    def __init__(self) -> None:
+        self.parser: PartialJSON | None = None
+        self.fed = 0
+
+    def value(self, pieces: list[str]) -> Any:
+        parser = self.parser
+        if parser is None:
+            parser = self.parser = PartialJSON()
+        for piece in pieces[self.fed :]:
+            parser.feed(piece)
+        self.fed = len(pieces)
+        return parser.value
+
+
 class ToolState:
     """A tool call (or the legacy ``function_call``, whose ``key`` is None) being folded.
 
@@ -258,6 +279,7 @@ class ToolState:
         "key",
         "name",
         "order",
+        "partial",
         "type",
     )
 
@@ -265,6 +287,7 @@ class ToolState:
         self.choice = choice
         self.key = key  # the number deltas give it (unique in its choice)
         self.order = order  # where it goes in the message: (stream index, arrival at that index)
+        self.partial = PartialText()  # the arguments parsed so far, when asked for
         self.id = ""
         self.type = ""
         self.name = ""
@@ -317,12 +340,13 @@ class ToolState:
             extensions=copy_json(self.function_extra) if self.function_extra else {},
         )
 
-    def build(self) -> ToolCall:
+    def build(self, partial: bool = False) -> ToolCall:
         return ToolCall(
             id=self.id,
             type=self.type or "function",
             function=self.function(),
             extensions=copy_json(self.extra) if self.extra else {},
+            partial_arguments=self.partial.value(self.arguments) if partial else None,
         )
 
 
@@ -437,6 +461,7 @@ class ChoiceState:
         "audio",
         "by_index",
         "content",
+        "content_partial",
         "delta_extra",
         "extra",
         "finish_reason",
@@ -481,6 +506,7 @@ class ChoiceState:
         self.extra: dict[str, Any] = {}
         self.usage: Mapping[str, Any] | None = None
         self.had_delta = False
+        self.content_partial = PartialText()
 
     def fold(self, choice: Mapping[str, Any], out: list[Delta] | None) -> None:
         """One entry of a chunk's ``choices`` (already known to be an object)."""
@@ -725,7 +751,15 @@ class ChoiceState:
             out.append(ToolCallStart(self.index, key, call_id or None, name or None))
         return call
 
-    def build(self, keep_usage: bool) -> Choice:
+    def partial_json(self, tool: int | None) -> Any:
+        """The value parsed so far of a tool call's arguments (by its number), or of the
+        content (None); None for a tool call that does not exist."""
+        if tool is None:
+            return self.content_partial.value(self.content or [])
+        call = self.tools.get(tool)
+        return None if call is None else call.partial.value(call.arguments)
+
+    def build(self, keep_usage: bool, partial: bool = False) -> Choice:
         extensions = copy_json(self.delta_extra) if self.delta_extra else {}
         if self.parts:
             extensions["content_parts"] = copy_json(self.parts)
@@ -737,7 +771,7 @@ class ChoiceState:
             role=self.role or "assistant",
             content=_joined(self.content),
             refusal=_joined(self.refusal),
-            tool_calls=[t.build() for t in tools] or None,
+            tool_calls=[t.build(partial) for t in tools] or None,
             function_call=None if fc is None else fc.function(),
             reasoning_content=_joined(self.reasoning_content),
             reasoning=_joined(self.reasoning),
@@ -902,7 +936,8 @@ class ResponseState:
         """The indices of the choices without a finish reason."""
         return sorted(i for i, c in self.choices.items() if not c.finish_reason)
 
-    def build(self) -> ChatCompletionResponse:
+    def build(self, partial: bool = False) -> ChatCompletionResponse:
+        """The response; with ``partial``, its tool calls carry their arguments parsed so far."""
         choices = self.choices
         usage_data = self.usage
         keep_choice_usage = True
@@ -920,7 +955,7 @@ class ResponseState:
             model=self.model,
             system_fingerprint=self.system_fingerprint,
             service_tier=self.service_tier,
-            choices=[choices[i].build(keep_choice_usage) for i in sorted(choices)],
+            choices=[choices[i].build(keep_choice_usage, partial) for i in sorted(choices)],
             usage=None if usage_data is None else build_usage(usage_data),
             prompt_logprobs=copy_json(self.prompt_logprobs),
             extra=self.extra,

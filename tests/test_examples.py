@@ -43,3 +43,33 @@ def test_examples_against_a_real_server(
     """Given a base URL, the examples talk to a real server over HTTP."""
     run_example(name, monkeypatch, f"{server}/openai-python__plain-content")
     assert "San Francisco" in capsys.readouterr().out
+
+
+def test_gateway_example_relays_and_stores(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gateway.py`` relays a stream through a Starlette route and stores the response once."""
+    pytest.importorskip("starlette")
+    run_example("gateway.py", monkeypatch)
+    out = capsys.readouterr().out
+    assert '"city":"San Francisco"' in out
+    assert "stored: ok: 3 choices, 121 tokens" in out
+
+
+def test_tool_turn_example_shows_partial_arguments_and_the_next_turn(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tool_turn.py`` prints the arguments as they stream, the timings and the next turn."""
+    run_example("tool_turn.py", monkeypatch)
+    out = capsys.readouterr().out
+    assert "tool 0: {'city': 'Edinb'}" in out
+    assert "first token after" in out
+    assert "next request: 4 messages" in out
+
+
+def test_tool_turn_example_against_a_real_server(
+    server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a base URL, the tool example talks to a real server over HTTP."""
+    run_example("tool_turn.py", monkeypatch, f"{server}/openai-python__parallel-tool-calls")
+    assert "tool 1: {'ticker': 'AAPL', 'exchange': 'NASDAQ'}" in capsys.readouterr().out
