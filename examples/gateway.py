@@ -1,7 +1,7 @@
 """A gateway that relays a provider's stream to its own clients and keeps each response.
 
 python examples/gateway.py                            # one request through, upstream replayed
-python examples/gateway.py http://127.0.0.1:8000/v1   # relay a real upstream (or `streamagg serve`)
+python examples/gateway.py http://127.0.0.1:8000/v1   # relay a real upstream (or serve)
 
 The route is a Starlette ``StreamingResponse`` whose body is ``streamagg.arelay``: the upstream
 bytes go to the client as they arrive, and ``on_finish`` runs exactly once with the folded
