@@ -125,3 +125,24 @@ def test_stream_offers_partial_arguments_and_json_content() -> None:
     for piece in ['{"answer": ', '"4', '2"}']:
         content.feed({"choices": [{"delta": {"content": piece}}]})
     assert content.partial_json() == {"answer": "42"}
+
+
+@pytest.mark.anyio
+async def test_partial_arguments_over_a_real_socket(server: str) -> None:
+    """The async twin offers the partial arguments while a real stream arrives."""
+    import httpx
+
+    url = f"{server}/openai-python__parallel-tool-calls?piece=30"
+    async with httpx.AsyncClient() as client, streamagg.achat(client, url, {"messages": []}) as s:
+        values = [
+            copy.deepcopy(s.partial_json(delta.choice, delta.tool))  # a live view: copy it
+            async for delta in s
+            if isinstance(delta, streamagg.ToolCallArgumentsDelta)
+        ]
+    assert {"city": "Edinb"} in values
+    assert values[-1] == {"ticker": "AAPL", "exchange": "NASDAQ"}
+    assert s.snapshot().choices[0].message.tool_calls[0].partial_arguments == {  # type: ignore[index]
+        "city": "Edinburgh",
+        "country": "GB",
+        "units": "c",
+    }
