@@ -1,4 +1,5 @@
-"""A coverage-guided fuzz harness (atheris) over replay, parse_sse, fold and from_dict.
+"""A coverage-guided fuzz harness (atheris) over replay, parse_sse, fold, from_dict and
+PartialJSON.
 
 Not part of the test suite. Run it with::
 
@@ -75,10 +76,26 @@ def structure(body: bytes) -> None:
     check_response(response)
 
 
+def partial_json(body: bytes) -> None:
+    """``PartialJSON`` never raises, and a whole valid text parses as ``json.loads`` does."""
+    text = body.decode("utf-8", "replace")
+    parser = streamagg.PartialJSON()
+    half = len(text) // 2
+    parser.feed(text[:half])
+    parser.feed(text[half:])
+    parser.feed(" ")  # a number at the very end is complete
+    try:
+        expected = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    if parser.error is None:
+        assert parser.value == expected, "PartialJSON != json.loads"
+
+
 def test_one_input(data: bytes) -> None:
     if not data:
         return
-    target, body = data[0] % 5, data[1:]
+    target, body = data[0] % 6, data[1:]
     if target == 0:
         fold_bytes(body, strict=True)
     elif target == 1:
@@ -88,15 +105,17 @@ def test_one_input(data: bytes) -> None:
             pass
     elif target == 3:
         fold_chunks(body)
-    else:
+    elif target == 4:
         structure(body)
+    else:
+        partial_json(body)
 
 
 def seed_corpus() -> str:
     folder = tempfile.mkdtemp(prefix="streamagg-fuzz-")
     for n, path in enumerate(sorted(STREAMS.glob("*.sse"))):
         raw = path.read_bytes()
-        for target in range(5):
+        for target in range(6):
             body = raw
             if target == 3:
                 body = b"\n".join(e.data.encode() for e in streamagg.parse_sse(raw))
