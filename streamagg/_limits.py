@@ -24,7 +24,10 @@ class Limits:
       body counts as one event): 16 MiB. A line that never ends stops here.
     * ``max_choices``: choices in one response: 1,024.
     * ``max_tool_calls``: tool calls in one choice: 4,096.
-    * ``max_depth``: nesting of the JSON in one chunk (objects and lists): 128.
+    * ``max_depth``: nesting (objects and lists) of any JSON value the fold keeps as it is
+      (provider extensions, usage, logprob tokens, content parts): 128. The fields the fold
+      reads are flat, so chunks are not measured as a whole; JSON nested past what the
+      decoder can read at all is refused too.
     * ``max_error_body``: bytes of an HTTP error body read into memory (the rest is not
       read): 1 MiB.
     * ``max_total_bytes``: bytes of the whole stream: no limit (None) by default.

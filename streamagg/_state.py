@@ -350,11 +350,18 @@ class ToolState:
         )
 
 
-def _check_tokens(tokens: list[Any], field: str) -> None:
-    """Logprob tokens are objects (a response holding anything else would not convert)."""
+def _tokens(kept: list[Any] | None, value: Any, key: str, rules: Rules) -> list[Any]:
+    """``kept`` (None before the first) extended with a chunk's logprob tokens, which must be
+    objects: a response holding anything else would not convert."""
+    tokens = value if value.__class__ is list else as_list(value, f"choices[].logprobs.{key}")
     for token in tokens:
         if token.__class__ is not dict and not isinstance(token, Mapping):
-            raise InvalidChunk(field, "an object", token)
+            raise InvalidChunk(f"choices[].logprobs.{key}[]", "an object", token)
+    rules.kept(tokens)
+    if kept is None:
+        return list(tokens)
+    kept.extend(tokens)
+    return kept
 
 
 class LogprobsState:
@@ -374,21 +381,9 @@ class LogprobsState:
             if v is None:
                 continue
             if k == "content":
-                tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.content")
-                _check_tokens(tokens, "choices[].logprobs.content[]")
-                rules.kept(tokens)
-                if self.content is None:
-                    self.content = list(tokens)
-                else:
-                    self.content.extend(tokens)
+                self.content = _tokens(self.content, v, "content", rules)
             elif k == "refusal":
-                tokens = v if v.__class__ is list else as_list(v, "choices[].logprobs.refusal")
-                _check_tokens(tokens, "choices[].logprobs.refusal[]")
-                rules.kept(tokens)
-                if self.refusal is None:
-                    self.refusal = list(tokens)
-                else:
-                    self.refusal.extend(tokens)
+                self.refusal = _tokens(self.refusal, v, "refusal", rules)
             else:
                 self.extra[k] = rules.merge(self.extra.get(k), v, k)
 
