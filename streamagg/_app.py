@@ -493,9 +493,12 @@ def stream(
     Takes the arguments of ``client.stream``. Iterating ``s`` yields typed deltas as they arrive;
     ``s.text()`` only the content text of choice 0; ``s.snapshot()`` the response so far;
     ``s.response`` the folded response once the stream ended. The body may be an event stream or
-    a whole JSON completion (see ``StreamReader``). Raises ``HTTPStatusError`` (non-2xx),
-    ``ContentTypeError``, ``StreamInterruptedError`` (connection failed, or the stream read
-    after its block was left) and the fold's errors; each carries ``.partial``. Leaving the
+    a whole JSON completion (see ``StreamReader``). Every failure is a ``StreamError`` with
+    ``.partial``: ``HTTPStatusError`` (non-2xx, also an ``httpx.HTTPStatusError``),
+    ``ContentTypeError``, ``StreamInterruptedError`` (the request or the connection failed,
+    before or during the stream: a refused connection, a timeout, a reset, a body that does not
+    decode; the httpx exception is the ``__cause__``; or the stream was read after its block was
+    left) and the fold's errors. Leaving the
     ``with`` block closes the deltas, the response and the connection. ``text_keys``,
     ``padding_keys``, ``limits`` and ``strict`` are the fold options of ``Aggregator``.
 

@@ -234,14 +234,17 @@ def _header_timeout_protocol(timeout: float) -> type[Any]:
 
 
 class _OncePerMinute(logging.Filter):
-    """Lets one "out of file descriptors" accept error through per minute, not thousands."""
+    """Lets one error about accepting connections through per minute, not thousands: while
+    file descriptors are exhausted, asyncio logs every failed accept and every retry it
+    scheduled (and each retry again if the socket is closed meanwhile)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._last = -math.inf
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if "accept" not in record.getMessage():
+        message = record.getMessage()
+        if "accept" not in message and "_start_serving" not in message:
             return True
         now = time.monotonic()
         if now - self._last < _LOG_EVERY:

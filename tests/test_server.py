@@ -6,6 +6,8 @@ import asyncio
 import logging
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, MutableMapping
@@ -367,3 +369,49 @@ def test_running_out_of_file_descriptors_logs_one_line_a_minute() -> None:
         "socket.accept() out of system resource",
         "other",
     ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file-descriptor limits")
+def test_out_of_file_descriptors_logs_a_line_not_a_flood(folder: Path, tmp_path: Path) -> None:
+    """``streamagg serve`` with a 64-descriptor limit and 150 idle connections: it keeps
+    running, logs the accept failure at most once, and serves again once they are closed."""
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+        "from streamagg._cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    server = subprocess.Popen(
+        [sys.executable, str(script), "serve", str(folder), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split(" at ")[1].split()[0]
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        idle = [connect(port) for _ in range(150)]
+        time.sleep(2)
+        for conn in idle:
+            if conn is not None:
+                conn.close()
+        time.sleep(1.5)
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"{url}/models").status_code == 200
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    records = [line for line in err.splitlines() if not line.startswith((" ", "Traceback"))]
+    logged = [r for r in records if "accept" in r or "_start_serving" in r]
+    assert len(logged) <= 1, err[:3000]
+    assert len(err.splitlines()) < 60, err[:3000]
+
+
+def connect(port: int) -> socket.socket | None:
+    """A connection to ``port``, or None when it cannot be made."""
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=2)
+    except OSError:
+        return None
