@@ -55,6 +55,22 @@ def _strict(kind: type) -> Callable[[Any, type], Any]:
     return structure
 
 
+def _tokens_out(tokens: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Logprob tokens as JSON: each token copied, its values as they are. Tokens are the one
+    kind of kept data the fold does not measure for depth (measuring every token would cost as
+    much as folding it), so they are never walked recursively here either."""
+    return None if tokens is None else [dict(token) for token in tokens]
+
+
+# Field hooks beside the generated ones.
+_OVERRIDES: dict[type, dict[str, Any]] = {
+    Logprobs: {
+        "content": override(unstruct_hook=_tokens_out),
+        "refusal": override(unstruct_hook=_tokens_out),
+    }
+}
+
+
 def _not_api(cls: type) -> dict[str, Any]:
     """cattrs overrides leaving out the fields that are not keys of the API's object."""
     names = {a.name for a in attrs.fields(cls)} - known_fields(cls)
@@ -65,7 +81,7 @@ def _unstructure_hook(
     converter: cattrs.Converter, cls: type, omit: tuple[str, ...]
 ) -> Callable[[Any], dict[str, Any]]:
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, **_not_api(cls)
+        cls, converter, **_not_api(cls), **_OVERRIDES.get(cls, {})
     )
 
     def unstructure(obj: Any) -> dict[str, Any]:

@@ -37,23 +37,28 @@ _REPR.maxstring = _REPR.maxother = 200
 
 
 def nesting_exceeds(value: Any, limit: int) -> bool:
-    """Whether objects and lists nest deeper than ``limit`` in ``value``. Iterative: data
-    nested thousands of levels deep is measured without recursion."""
-    stack = [(value, 1)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif item.__class__ is list or item.__class__ is tuple:
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        for child in children:
-            if child.__class__ not in _ATOMS:
-                push((child, depth + 1))
+    """Whether objects and lists nest deeper than ``limit`` in ``value``. Iterative, one level
+    at a time: data nested thousands of levels deep is measured without recursion, and each
+    container is looked at once."""
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        deeper: list[Any] = []
+        for item in level:
+            cls = item.__class__
+            if cls is dict:
+                children: Any = item.values()
+            elif cls is list or cls is tuple:
+                children = item
+            elif isinstance(item, Mapping):
+                children = item.values()
+            else:
+                continue
+            if depth > limit:
+                return True
+            deeper.extend([child for child in children if child.__class__ not in _ATOMS])
+        level = deeper
     return False
 
 

@@ -25,9 +25,10 @@ class Limits:
     * ``max_choices``: choices in one response: 1,024.
     * ``max_tool_calls``: tool calls in one choice: 4,096.
     * ``max_depth``: nesting (objects and lists) of any JSON value the fold keeps as it is
-      (provider extensions, usage, logprob tokens, content parts): 128. The fields the fold
-      reads are flat, so chunks are not measured as a whole; JSON nested past what the
-      decoder can read at all is refused too.
+      (provider extensions, usage, content parts): 128. The fields the fold
+      reads are flat, so chunks are not measured as a whole, nor are logprob tokens (the
+      converter copies them without recursing); JSON nested past what the decoder can read at
+      all is refused too.
     * ``max_error_body``: bytes of an HTTP error body read into memory (the rest is not
       read): 1 MiB.
     * ``max_total_bytes``: bytes of the whole stream: no limit (None) by default.

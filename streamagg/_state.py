@@ -350,14 +350,14 @@ class ToolState:
         )
 
 
-def _tokens(kept: list[Any] | None, value: Any, key: str, rules: Rules) -> list[Any]:
+def _tokens(kept: list[Any] | None, value: Any, key: str) -> list[Any]:
     """``kept`` (None before the first) extended with a chunk's logprob tokens, which must be
-    objects: a response holding anything else would not convert."""
+    objects: a response holding anything else would not convert. Tokens are not measured for
+    depth (that would cost as much as folding them): the converter never recurses into them."""
     tokens = value if value.__class__ is list else as_list(value, f"choices[].logprobs.{key}")
     for token in tokens:
         if token.__class__ is not dict and not isinstance(token, Mapping):
             raise InvalidChunk(f"choices[].logprobs.{key}[]", "an object", token)
-    rules.kept(tokens)
     if kept is None:
         return list(tokens)
     kept.extend(tokens)
@@ -381,9 +381,9 @@ class LogprobsState:
             if v is None:
                 continue
             if k == "content":
-                self.content = _tokens(self.content, v, "content", rules)
+                self.content = _tokens(self.content, v, "content")
             elif k == "refusal":
-                self.refusal = _tokens(self.refusal, v, "refusal", rules)
+                self.refusal = _tokens(self.refusal, v, "refusal")
             else:
                 self.extra[k] = rules.merge(self.extra.get(k), v, k)
 
