@@ -45,7 +45,7 @@ from ._partial import PartialJSON
 from ._replay import replay
 from ._request import to_request_message
 from ._sse import SSEDecoder, parse_sse
-from ._timing import Timings
+from ._timing import DEFAULT_IDLE_TIMEOUT, Timings
 
 if _typing.TYPE_CHECKING:
     from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
@@ -86,6 +86,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_LIMITS",
     "DEFAULT_PADDING_KEYS",
     "DEFAULT_TEXT_KEYS",

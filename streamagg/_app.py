@@ -30,7 +30,7 @@ from ._http import HTTPStatusError, content_type_error
 from ._ingest import Fold, StreamReader
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, ContentDelta, Delta, is_output_text
-from ._timing import Clock, Timings
+from ._timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings
 
 __all__ = [
     "AsyncChatStream",
@@ -282,7 +282,7 @@ class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
-        idle_timeout: float | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -382,7 +382,7 @@ class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
-        idle_timeout: float | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -484,7 +484,7 @@ def stream(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> ChatStream:
@@ -503,11 +503,12 @@ def stream(
     ``padding_keys``, ``limits`` and ``strict`` are the fold options of ``Aggregator``.
 
     The stall watchdog: ``idle_timeout`` seconds allowed between data events (keep-alive
-    comments and pings do not count, unlike for httpx's read timeout, which any byte resets)
-    and ``total_timeout`` seconds for the whole stream, both off by default; past either,
+    comments and pings do not count, unlike for httpx's read timeout, which any byte resets;
+    ``DEFAULT_IDLE_TIMEOUT``, 600 s, so that no stream hangs a caller for ever) and
+    ``total_timeout`` seconds for the whole stream (off by default); past either,
     ``StreamStalledError`` (a ``StreamInterruptedError``) with ``.partial``, and the connection
-    is closed. Without them a stream is bounded only by the client's timeouts (httpx's default:
-    5 s without any byte). ``s.timings`` gives the stream's ``Timings``.
+    is closed. ``None`` turns either off. The client's own timeouts still apply (httpx's
+    default: 5 s without any byte). ``s.timings`` gives the stream's ``Timings``.
     """
     return ChatStream(
         client,
@@ -532,7 +533,7 @@ def astream(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncChatStream:
@@ -583,7 +584,7 @@ def chat(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> ChatStream:
@@ -621,7 +622,7 @@ def achat(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncChatStream:

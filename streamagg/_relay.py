@@ -39,7 +39,7 @@ from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, Delta
 from ._recording import EventBoundaries
-from ._timing import Clock, Timings
+from ._timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings
 
 __all__ = ["AsyncRelay", "OnFinish", "Relay", "arelay", "relay"]
 
@@ -306,7 +306,7 @@ def relay(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> Relay:
@@ -345,7 +345,7 @@ def arelay(
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    idle_timeout: float | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncRelay:

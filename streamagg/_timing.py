@@ -15,7 +15,12 @@ from typing import Any
 
 from attrs import frozen
 
-__all__ = ["Clock", "Timings"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Clock", "Timings"]
+
+#: Seconds a streaming call waits for a data event before the watchdog stops it: long enough for
+#: a reasoning model's silent thinking, short enough that a stalled stream (or one that sends
+#: only keep-alives) never hangs a caller for ever, even with httpx's ``timeout=None``.
+DEFAULT_IDLE_TIMEOUT = 600.0
 
 _PREFIX = "gen_ai.client.operation."
 

@@ -113,3 +113,20 @@ def test_clock_with_made_up_times() -> None:
     assert t.output_tokens_per_second == 12 / 3.0
     assert Clock().timings(5.0) == streamagg.Timings()
     assert Clock().wait_limit(5.0) is None
+
+
+def test_by_default_no_stream_hangs_for_ever() -> None:
+    """``idle_timeout`` defaults to 600 s, and it caps the read timeout even of a client with
+    ``timeout=None``; ``None`` turns it off."""
+    import inspect
+
+    from streamagg._app import request_kwargs
+
+    for entry in (streamagg.stream, streamagg.achat, streamagg.relay, streamagg.arelay):
+        assert inspect.signature(entry).parameters["idle_timeout"].default == 600.0
+    assert streamagg.DEFAULT_IDLE_TIMEOUT == 600.0
+    client = httpx.Client(timeout=None)
+    capped = request_kwargs(client, Clock(idle_timeout=600.0), {})
+    assert capped["timeout"].read == 600.0
+    assert "timeout" not in request_kwargs(client, Clock(idle_timeout=None), {})
+    client.close()
