@@ -30,7 +30,7 @@ from ._http import HTTPStatusError, content_type_error
 from ._ingest import Fold, StreamReader
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, ContentDelta, Delta, is_output_text
-from ._timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings
+from ._timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings, completion_tokens
 
 __all__ = [
     "AsyncChatStream",
@@ -98,6 +98,10 @@ class Session(Generic[R, D]):
         if not self.reader.done:
             self.check(now)
         return out
+
+    def timings(self, now: float) -> Timings:
+        """The stream's timings so far."""
+        return self.clock.timings(now, completion_tokens(self.reader.fold.snapshot()))
 
     def check(self, now: float) -> None:
         """Raise ``StreamStalledError`` if the stream has been idle, or running, too long."""
@@ -233,7 +237,7 @@ class _StreamBase(Generic[R, D]):
     @property
     def timings(self) -> Timings:
         """The stream's timings so far (measured as bytes arrive); see ``Timings``."""
-        return self._session.clock.timings(time.monotonic(), _completion_tokens(self.snapshot()))
+        return self._session.timings(time.monotonic())
 
     def snapshot(self) -> R:
         """The response folded so far."""
@@ -243,12 +247,6 @@ class _StreamBase(Generic[R, D]):
         session = self._session
         if self._closed and session.response is None:
             raise session.error or session.closed_early()
-
-
-def _completion_tokens(response: object) -> int | None:
-    usage = getattr(response, "usage", None)
-    tokens = getattr(usage, "completion_tokens", None)
-    return tokens if isinstance(tokens, int) else None
 
 
 def make_aggregator(

@@ -27,7 +27,7 @@ from ._ingest import StreamReader
 from ._models import Delta, is_output_text
 from ._recording import RecordingTransport, paced, timed_segments
 from ._replay import replay
-from ._timing import Clock, Timings
+from ._timing import Clock, Timings, completion_tokens
 
 __all__ = ["main"]
 
@@ -141,9 +141,7 @@ def _recorded_timings(data: bytes) -> Timings:
         if done:
             break
     clock.ended(now)
-    response = reader.receive_eof()
-    tokens = response.usage.completion_tokens if response.usage else None
-    return clock.timings(now, tokens)
+    return clock.timings(now, completion_tokens(reader.receive_eof()))
 
 
 def _serve(args: argparse.Namespace) -> int:

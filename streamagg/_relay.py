@@ -153,10 +153,7 @@ class _RelayBase:
     @property
     def timings(self) -> Timings:
         """The upstream stream's timings so far."""
-        session = self._relaying.session
-        snapshot = session.reader.fold.snapshot()
-        tokens = snapshot.usage.completion_tokens if snapshot.usage else None
-        return session.clock.timings(time.monotonic(), tokens)
+        return self._relaying.session.timings(time.monotonic())
 
     def snapshot(self) -> ChatCompletionResponse:
         """The response folded so far."""

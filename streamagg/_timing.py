@@ -15,7 +15,7 @@ from typing import Any
 
 from attrs import frozen
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Clock", "Timings"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Clock", "Timings", "completion_tokens"]
 
 #: Seconds a streaming call waits for a data event before the watchdog stops it: long enough for
 #: a reasoning model's silent thinking, short enough that a stalled stream (or one that sends
@@ -65,6 +65,13 @@ class Timings:
                 "output_tokens_per_second",
             )
         }
+
+
+def completion_tokens(response: object) -> int | None:
+    """The ``usage.completion_tokens`` a response reports, if any (for tokens per second)."""
+    usage = getattr(response, "usage", None)
+    tokens = getattr(usage, "completion_tokens", None)
+    return tokens if isinstance(tokens, int) else None
 
 
 def _quantile(ordered: list[float], q: float) -> float:
