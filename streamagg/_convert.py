@@ -8,6 +8,8 @@ not coerced (cattrs' default would turn ``None`` into ``"None"``).
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +17,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._anthropic_models import ContentBlock, MessageUsage
+from ._anthropic_models import Message as AnthropicMessage
 from ._models import (
     STREAMING_ONLY_KEYS,
     Audio,
@@ -27,6 +31,7 @@ from ._models import (
     Usage,
     known_fields,
 )
+from ._responses_models import ContentPart, OutputItem, Response, ResponseUsage
 
 __all__ = ["configure_converter", "converter", "from_dict", "make_converter", "to_dict"]
 
@@ -42,6 +47,30 @@ _OMIT_NONE: dict[type, tuple[str, ...]] = {
     Usage: ("prompt_tokens_details", "completion_tokens_details"),
     ChatCompletionResponse: ("prompt_logprobs", "extra"),
 }
+# The models of the other dialects: every field is optional and left out when None, and
+# structure is lenient (``_lenient_structure_hook``). Parts before the models that contain them.
+_DIALECT_MODELS: tuple[type, ...] = (
+    ContentPart,
+    OutputItem,
+    ResponseUsage,
+    Response,
+    ContentBlock,
+    MessageUsage,
+    AnthropicMessage,
+)
+_OMIT_NONE.update(
+    {
+        # Keys the API always sends (null or not) are written; parts and blocks of many types
+        # leave out what their type does not have.
+        ContentPart: ("type", "text", "refusal", "annotations", "logprobs"),
+        OutputItem: tuple(sorted(known_fields(OutputItem))),
+        ResponseUsage: ("input_tokens_details", "output_tokens_details"),
+        Response: (),
+        ContentBlock: tuple(sorted(known_fields(ContentBlock))),
+        MessageUsage: ("cache_creation_input_tokens", "cache_read_input_tokens"),
+        AnthropicMessage: (),
+    }
+)
 # Keys that only make sense while streaming: dropped where a stream puts them.
 _STREAMING_ONLY: dict[type, frozenset[str]] = {ToolCall: STREAMING_ONLY_KEYS}
 
@@ -83,14 +112,20 @@ def _unstructure_hook(
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
         cls, converter, **_not_api(cls), **_OVERRIDES.get(cls, {})
     )
+    lenient = cls in _DIALECT_MODELS
 
     def unstructure(obj: Any) -> dict[str, Any]:
         d: dict[str, Any] = base(obj)
         for name in omit:
             if d[name] is None:
                 del d[name]
-        for key, value in obj.extensions.items():
-            d.setdefault(key, value)  # a known field always wins over an extension
+        if lenient:  # an extension holds a known key whose value had another type
+            for key, value in obj.extensions.items():
+                if d.get(key) is None:
+                    d[key] = value
+        else:
+            for key, value in obj.extensions.items():
+                d.setdefault(key, value)  # a known field always wins over an extension
         return d
 
     return unstructure
@@ -111,13 +146,74 @@ def _structure_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, ty
     return structure
 
 
+def _accepts(kind: Any, converter: cattrs.Converter) -> Callable[[Any], tuple[bool, Any]]:
+    """For a field's type: a function telling whether a JSON value fits it, and the value
+    structured. Only the shapes the dialect models use: (optional) str, int, int | float, dict,
+    list, a model, a list of models, and ``Any``."""
+    if kind is Any:
+        return lambda value: (True, value)
+    args = [kind]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if len(args) > 1:  # int | float: a number (a bool is neither)
+        return lambda value: (value.__class__ in (int, float), value)
+    (kind,) = args
+    origin = typing.get_origin(kind)
+    if origin is list and attrs.has(typing.get_args(kind)[0]):
+        item = typing.get_args(kind)[0]
+        structure_item = converter.get_structure_hook(item)
+
+        def models(value: Any) -> tuple[bool, Any]:
+            if value.__class__ is not list or not all(isinstance(v, Mapping) for v in value):
+                return False, value
+            return True, [structure_item(v, item) for v in value]
+
+        return models
+    if attrs.has(kind):
+        structure_model = converter.get_structure_hook(kind)
+        return lambda value: (
+            (True, structure_model(value, kind)) if isinstance(value, Mapping) else (False, value)
+        )
+    exact = origin or kind
+    return lambda value: (value.__class__ is exact, value)
+
+
+def _lenient_structure_hook(converter: cattrs.Converter, cls: type) -> Callable[[Any, type], Any]:
+    """Structure for the dialect models: a key whose value has its field's type fills the
+    field; every other key (unknown, or of an unexpected type) goes to ``extensions`` as it
+    came, so that nothing is lost and ``to_dict`` gives the object back."""
+    hints = typing.get_type_hints(cls)
+    fields = {name: _accepts(hints[name], converter) for name in known_fields(cls)}
+    nullable = {a.name for a in attrs.fields(cls) if a.default is None}
+
+    def structure(data: Any, _: type) -> Any:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+        values: dict[str, Any] = {}
+        extensions: dict[str, Any] = {}
+        for key, value in data.items():
+            accept = fields.get(key)
+            if accept is not None:
+                ok, structured = accept(value)
+                if ok or (value is None and key in nullable):
+                    values[key] = structured
+                    continue
+            extensions[key] = value
+        return cls(**values, extensions=extensions)
+
+    return structure
+
+
 def configure_converter(converter: cattrs.Converter) -> None:
     """Register streamagg's hooks on a converter."""
     converter.register_structure_hook(str, _strict(str))
     converter.register_structure_hook(int, _strict(int))
     for cls, omit in _OMIT_NONE.items():
         converter.register_unstructure_hook(cls, _unstructure_hook(converter, cls, omit))
-        converter.register_structure_hook(cls, _structure_hook(converter, cls))
+        if cls in _DIALECT_MODELS:
+            converter.register_structure_hook(cls, _lenient_structure_hook(converter, cls))
+        else:
+            converter.register_structure_hook(cls, _structure_hook(converter, cls))
 
 
 def make_converter() -> cattrs.Converter:
@@ -130,8 +226,10 @@ def make_converter() -> cattrs.Converter:
 converter = make_converter()
 
 
-def to_dict(response: ChatCompletionResponse) -> dict[str, Any]:
-    """The response as the OpenAI non-streaming JSON object, provider extensions included."""
+def to_dict(response: Any) -> dict[str, Any]:
+    """A final object as the JSON its API returns without streaming, provider extensions
+    included: a ``ChatCompletionResponse`` as the ``chat.completion`` object, a Responses API
+    ``Response`` as the ``response`` object, an Anthropic ``Message`` as the message."""
     result: dict[str, Any] = converter.unstructure(response)
     return result
 

@@ -8,19 +8,17 @@ response. It implements the ``Fold`` seam (``_ingest``) that every adapter uses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from ._errors import (
     IncompleteStreamError,
-    LimitExceededError,
-    MalformedChunkError,
     StreamError,
     StreamInterruptedError,
     UpstreamError,
 )
-from ._json import nesting_exceeds, short_repr
+from ._eventfold import DONE, FoldBase, decode_json
+from ._json import nesting_exceeds
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, Delta, FoldReport, Skipped
 from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState, Rules
@@ -33,13 +31,8 @@ DEFAULT_TEXT_KEYS = frozenset(
     {"text", "content", "refusal", "reasoning", "reasoning_content", "thinking", "summary"}
 )
 
-_DONE = "[DONE]"
-# The decoder behind json.loads, called directly: json.loads re-checks its arguments on every
-# call, which costs about 15% of a small chunk's decoding.
-_decode_json = json.JSONDecoder().decode
 
-
-class Aggregator:
+class Aggregator(FoldBase[ChatCompletionResponse]):
     """Fold ``chat.completion.chunk`` objects into one ``ChatCompletionResponse``.
 
     Sans-IO: give it chunks with ``feed()`` (dicts, or pydantic chunks such as the openai SDK's)
@@ -135,6 +128,8 @@ class Aggregator:
         """Mark the end of the stream, as ``data: [DONE]`` does."""
         self._done = self._ended = True
 
+    _end_of_stream = feed_done
+
     def receive(self, event: str, data: str, out: list[Delta] | None) -> bool:
         """Fold the data of one SSE event, appending its deltas to ``out`` (when not None).
 
@@ -145,7 +140,7 @@ class Aggregator:
         if self._ended:
             return True
         if event != "message":
-            if data.strip() == _DONE:
+            if data.strip() == DONE:
                 self.feed_done()
                 return True
             if event == "error":
@@ -156,7 +151,7 @@ class Aggregator:
         if not data:
             return False  # a keep-alive
         try:
-            chunk = _decode_json(data)
+            chunk = decode_json(data)
         except ValueError:
             return self._not_json(data)
         except RecursionError:
@@ -170,7 +165,7 @@ class Aggregator:
         if self._ended:
             return
         try:
-            chunk = _decode_json(body)
+            chunk = decode_json(body)
         except ValueError:
             self._bad_input(f"the body is not JSON: {body[:80]!r}", body)
         except RecursionError:
@@ -213,7 +208,7 @@ class Aggregator:
         """
         state = self._state
         if state.errored:
-            raise self._upstream_error()
+            raise self._upstream(self._state.error)
         if not self.complete and self.strict:
             unfinished = state.unfinished()
             if unfinished:
@@ -240,62 +235,14 @@ class Aggregator:
         except InvalidChunk as exc:
             self._bad_input(str(exc), chunk)
         except OverLimit as exc:
-            value = getattr(self.limits, exc.limit)
-            raise LimitExceededError(
-                f"the stream has more {exc.what} than {exc.limit}={value}",
-                limit=exc.limit,
-                value=value,
-                partial=self.snapshot(),
-            ) from None
+            raise self._over_limit(exc) from None
         if state.errored:
             self._ended = True
-            raise self._upstream_error()
-
-    def _bad_input(self, reason: str, raw: Any) -> None:
-        """Raise ``MalformedChunkError``, or (lenient) note what was skipped."""
-        if self.strict:
-            raise MalformedChunkError(reason, raw=raw, partial=self.snapshot())
-        self._skipped.append(Skipped(reason, short_repr(raw)))
-
-    def _not_json(self, data: str) -> bool:
-        """Event data that is not JSON: ``[DONE]`` (True: the end), a keep-alive, or bad."""
-        stripped = data.strip()
-        if stripped == _DONE:
-            self.feed_done()
-            return True
-        if stripped[:1] == ":":
-            self.keepalives += 1  # a comment sent as data: no JSON starts with ":"
-            return False
-        self._bad_input(f"event data is not JSON: {data[:80]!r}", data)
-        return False
-
-    def _too_deep(self) -> LimitExceededError[ChatCompletionResponse]:
-        value = self.limits.max_depth
-        return LimitExceededError(
-            f"a chunk nests JSON deeper than max_depth={value}",
-            limit="max_depth",
-            value=value,
-            partial=self.snapshot(),
-        )
-
-    def _as_mapping(self, chunk: Any) -> Mapping[str, Any] | None:
-        """The chunk as a mapping; None (lenient) for one that is not an object."""
-        if isinstance(chunk, Mapping):
-            return chunk
-        if hasattr(chunk, "model_dump"):
-            # A pydantic chunk, such as the openai SDK's ChatCompletionChunk. Some providers'
-            # extra fields do not match the SDK's types: dump them as they are, silently.
-            try:
-                dumped: Mapping[str, Any] = chunk.model_dump(exclude_unset=True, warnings=False)
-            except TypeError:  # a model_dump without the ``warnings`` argument
-                dumped = chunk.model_dump(exclude_unset=True)
-            return dumped
-        self._bad_input(f"a chunk must be a JSON object, not {type(chunk).__name__}", chunk)
-        return None
+            raise self._upstream(self._state.error)
 
     def _event_error(self, data: str) -> None:
         try:
-            payload: Any = _decode_json(data)
+            payload: Any = decode_json(data)
         except (ValueError, RecursionError):
             payload = data
         state = self._state
@@ -309,16 +256,7 @@ class Aggregator:
         state.error = payload
         state.errored = True
         self._ended = True
-        raise self._upstream_error()
-
-    def _upstream_error(self) -> UpstreamError[ChatCompletionResponse]:
-        error = self._state.error
-        message = error.get("message") if isinstance(error, dict) else None
-        if not isinstance(message, str) or not message:
-            message = short_repr(error)
-        return UpstreamError(
-            f"the server sent an error: {message}", error=error, partial=self.snapshot()
-        )
+        raise self._upstream(self._state.error)
 
 
 def _sdk_failure(exc: BaseException) -> str | None:

@@ -24,6 +24,8 @@ class Limits:
       body counts as one event): 16 MiB. A line that never ends stops here.
     * ``max_choices``: choices in one response: 1,024.
     * ``max_tool_calls``: tool calls in one choice: 4,096.
+    * ``max_items``: output items or content blocks of one response, and parts of one item
+      (the dialects other than chat completions): 4,096.
     * ``max_depth``: nesting (objects and lists) of any JSON value the fold keeps as it is
       (provider extensions, usage, content parts): 128. The fields the fold
       reads are flat, so chunks are not measured as a whole, nor are logprob tokens (the
@@ -37,6 +39,7 @@ class Limits:
     max_event_size: int = 16 * _MIB
     max_choices: int = 1024
     max_tool_calls: int = 4096
+    max_items: int = 4096
     max_depth: int = 128
     max_error_body: int = _MIB
     max_total_bytes: int | None = None

@@ -31,6 +31,7 @@ __all__ = [
     "FunctionCall",
     "Logprobs",
     "Message",
+    "OutputText",
     "ReasoningDelta",
     "RefusalDelta",
     "Skipped",
@@ -193,7 +194,7 @@ def known_fields(cls: type) -> frozenset[str]:
 
 
 # Fields of the models that are not keys of the API's object.
-_NOT_API_FIELDS = frozenset({"extensions", "report", "partial_arguments"})
+_NOT_API_FIELDS = frozenset({"extensions", "report", "partial_arguments", "partial_input"})
 
 
 _USAGE_TYPES = typing.get_type_hints(Usage)
@@ -202,13 +203,21 @@ USAGE_COUNT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if _USAGE_TYPE
 USAGE_OBJECT_FIELDS = tuple(n for n in sorted(known_fields(Usage)) if n not in USAGE_COUNT_FIELDS)
 
 
+class OutputText:
+    """Base of the deltas that carry output text (of any dialect): content, reasoning, refusal,
+    tool-call arguments. Each has a ``text``."""
+
+    __slots__ = ()
+    text: str
+
+
 # Deltas. ``choice`` is the choice index; ``tool`` is the tool call's number in its choice: its
 # stream ``index``, or a new number when a call starts at an index an earlier call already used
 # (parallel calls that all arrive at index 0).
 
 
 @frozen
-class ContentDelta:
+class ContentDelta(OutputText):
     """Text appended to ``message.content`` of a choice."""
 
     choice: int
@@ -216,7 +225,7 @@ class ContentDelta:
 
 
 @frozen
-class RefusalDelta:
+class RefusalDelta(OutputText):
     """Text appended to ``message.refusal`` of a choice."""
 
     choice: int
@@ -224,7 +233,7 @@ class RefusalDelta:
 
 
 @frozen
-class ReasoningDelta:
+class ReasoningDelta(OutputText):
     """Reasoning text; ``key`` is the field it extends: ``reasoning_content`` or ``reasoning``."""
 
     choice: int
@@ -243,7 +252,7 @@ class ToolCallStart:
 
 
 @frozen
-class ToolCallArgumentsDelta:
+class ToolCallArgumentsDelta(OutputText):
     """A fragment of a tool call's JSON arguments."""
 
     choice: int
@@ -269,9 +278,7 @@ class UsageDelta:
 def is_output_text(delta: object) -> bool:
     """Whether a delta carries output text: content, reasoning, refusal or tool-call arguments
     (the first such delta marks the time to first token; a role alone does not)."""
-    return isinstance(
-        delta, (ContentDelta, ReasoningDelta, RefusalDelta, ToolCallArgumentsDelta)
-    ) and bool(delta.text)
+    return isinstance(delta, OutputText) and bool(delta.text)
 
 
 Delta = (
