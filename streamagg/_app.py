@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -34,12 +42,16 @@ from ._timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings, completion_tokens
 
 __all__ = [
     "AsyncChatStream",
+    "AsyncEventStream",
     "ChatStream",
+    "Dialect",
+    "EventStream",
     "Session",
     "achat",
     "astream",
     "chat",
     "content_text",
+    "endpoint",
     "make_aggregator",
     "next_piece",
     "request_kwargs",
@@ -48,6 +60,8 @@ __all__ = [
 
 R = TypeVar("R")
 D = TypeVar("D")
+_S = TypeVar("_S", bound="EventStream[Any, Any]")
+_A = TypeVar("_A", bound="AsyncEventStream[Any, Any]")
 _E = TypeVar("_E", bound=StreamError[Any])
 
 
@@ -267,8 +281,9 @@ class _ChatViews(_StreamBase[ChatCompletionResponse, Delta]):
         return self._aggregator.partial_json(choice, tool)
 
 
-class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
-    """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
+class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]):
+    """A streaming call over an ``httpx.Client``, folded by any dialect's fold: what
+    ``stream()`` returns for chat completions and the dialects' ``stream()`` for theirs."""
 
     def __init__(
         self,
@@ -276,21 +291,19 @@ class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
         method: str,
         url: str | httpx.URL,
         *,
-        text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
-        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
-        limits: Limits = DEFAULT_LIMITS,
-        strict: bool = True,
+        fold: Fold[R],
+        text: Callable[[D], str | None],
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
-        super().__init__(self._aggregator, clock)
+        super().__init__(fold, clock)
+        self._text_of = text
         self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
-        self._deltas: Generator[Delta, None, None] | None = None
+        self._deltas: Generator[D, None, None] | None = None
 
-    def __enter__(self) -> ChatStream:
+    def __enter__(self: _S) -> _S:
         session = self._session
         session.clock.started(time.monotonic())
         try:
@@ -333,14 +346,14 @@ class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
         finally:
             self._connect.__exit__(exc_type, exc, tb)
 
-    def __iter__(self) -> Iterator[Delta]:
+    def __iter__(self) -> Iterator[D]:
         """The typed deltas, as they arrive. Iterating again continues where it stopped."""
         self._check_open()
         if self._deltas is None:
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    def _read(self, response: httpx.Response) -> Generator[Delta, None, None]:
+    def _read(self, response: httpx.Response) -> Generator[D, None, None]:
         session = self._session
         try:
             for piece in response.iter_bytes():
@@ -354,21 +367,22 @@ class ChatStream(_ChatViews, AbstractContextManager["ChatStream"]):
         session.end(time.monotonic())
 
     def text(self) -> Iterator[str]:
-        """Only the content text of choice 0, as it arrives."""
+        """Only the output text (chat completions: the content of choice 0), as it arrives."""
+        text_of = self._text_of
         for delta in self:
-            text = content_text(delta)
+            text = text_of(delta)
             if text is not None:
                 yield text
 
-    def finish(self) -> ChatCompletionResponse:
+    def finish(self) -> R:
         """Read whatever is left of the stream and return the folded response."""
         for _ in self:
             pass
         return self.response
 
 
-class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]):
-    """A streaming chat completion over an ``httpx.AsyncClient``; see ``astream()``."""
+class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEventStream[R, D]"]):
+    """The async twin of ``EventStream``, over an ``httpx.AsyncClient``."""
 
     def __init__(
         self,
@@ -376,21 +390,19 @@ class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]
         method: str,
         url: str | httpx.URL,
         *,
-        text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
-        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
-        limits: Limits = DEFAULT_LIMITS,
-        strict: bool = True,
+        fold: Fold[R],
+        text: Callable[[D], str | None],
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         total_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
-        super().__init__(self._aggregator, clock)
+        super().__init__(fold, clock)
+        self._text_of = text
         self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
-        self._deltas: AsyncGenerator[Delta, None] | None = None
+        self._deltas: AsyncGenerator[D, None] | None = None
 
-    async def __aenter__(self) -> AsyncChatStream:
+    async def __aenter__(self: _A) -> _A:
         session = self._session
         session.clock.started(time.monotonic())
         try:
@@ -433,14 +445,14 @@ class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]
         finally:
             await self._connect.__aexit__(exc_type, exc, tb)
 
-    def __aiter__(self) -> AsyncIterator[Delta]:
+    def __aiter__(self) -> AsyncIterator[D]:
         """The typed deltas, as they arrive. Iterating again continues where it stopped."""
         self._check_open()
         if self._deltas is None:
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    async def _read(self, response: httpx.Response) -> AsyncGenerator[Delta, None]:
+    async def _read(self, response: httpx.Response) -> AsyncGenerator[D, None]:
         session = self._session
         pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
         try:
@@ -460,17 +472,56 @@ class AsyncChatStream(_ChatViews, AbstractAsyncContextManager["AsyncChatStream"]
         session.end(time.monotonic())
 
     async def text(self) -> AsyncIterator[str]:
-        """Only the content text of choice 0, as it arrives."""
+        """Only the output text (chat completions: the content of choice 0), as it arrives."""
+        text_of = self._text_of
         async for delta in self:
-            text = content_text(delta)
+            text = text_of(delta)
             if text is not None:
                 yield text
 
-    async def finish(self) -> ChatCompletionResponse:
+    async def finish(self) -> R:
         """Read whatever is left of the stream and return the folded response."""
         async for _ in self:
             pass
         return self.response
+
+
+class ChatStream(_ChatViews, EventStream[ChatCompletionResponse, Delta]):
+    """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
+        super().__init__(client, method, url, fold=self._aggregator, text=content_text, **kwargs)
+
+
+class AsyncChatStream(_ChatViews, AsyncEventStream[ChatCompletionResponse, Delta]):
+    """A streaming chat completion over an ``httpx.AsyncClient``; see ``astream()``."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
+        padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self._aggregator = make_aggregator(text_keys, padding_keys, limits, strict)
+        super().__init__(client, method, url, fold=self._aggregator, text=content_text, **kwargs)
 
 
 def stream(
@@ -556,10 +607,7 @@ def _chat_request(
     api_key: str | None,
     headers: Mapping[str, str] | None,
 ) -> tuple[httpx.URL, dict[str, Any], dict[str, str]]:
-    target = httpx.URL(url)
-    path = target.path.rstrip("/")
-    if not path.endswith("/chat/completions"):
-        target = target.copy_with(path=path + "/chat/completions")
+    target = endpoint(url, "/chat/completions")
     body = dict(payload)
     body.setdefault("stream", True)
     body.setdefault("stream_options", {"include_usage": True})
@@ -640,3 +688,116 @@ def achat(
         total_timeout=total_timeout,
         **kwargs,
     )
+
+
+def endpoint(url: str | httpx.URL, suffix: str) -> httpx.URL:
+    """``url`` with ``suffix`` (``/chat/completions``, ``/responses``...) appended to its path,
+    unless the path already ends with it."""
+    target = httpx.URL(url)
+    path = target.path.rstrip("/")
+    if not path.endswith(suffix):
+        target = target.copy_with(path=path + suffix)
+    return target
+
+
+class Dialect(Generic[R, D]):
+    """What the app layer needs of a stream dialect other than chat completions: how to make
+    its fold, which deltas are output text, and how to call its endpoint (the path ``suffix``,
+    the headers that carry an API key, and default headers)."""
+
+    def __init__(
+        self,
+        make_fold: Callable[[Limits, bool], Fold[R]],
+        text: Callable[[D], str | None],
+        suffix: str,
+        auth: Callable[[str], dict[str, str]],
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.make_fold = make_fold
+        self.text = text
+        self.suffix = suffix
+        self.auth = auth
+        self.default_headers = dict(default_headers or {})
+
+    def stream(
+        self,
+        client: httpx.Client,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
+        **kwargs: Any,
+    ) -> EventStream[R, D]:
+        """Open a stream of this dialect: ``with d.stream(client, "POST", url, json=...) as s:``.
+
+        As ``streamagg.stream()`` for chat completions: iterating ``s`` yields the dialect's
+        typed deltas, ``s.text()`` the output text, ``s.snapshot()`` the object so far,
+        ``s.response`` the final one; every failure is a ``StreamError`` with the partial
+        object; ``idle_timeout``/``total_timeout`` (in ``kwargs``, with the arguments of
+        ``client.stream``) are the stall watchdog's, and ``s.timings`` works the same way."""
+        fold = self.make_fold(limits, strict)
+        return EventStream(client, method, url, fold=fold, text=self.text, **kwargs)
+
+    def astream(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        strict: bool = True,
+        **kwargs: Any,
+    ) -> AsyncEventStream[R, D]:
+        """The async twin of ``stream``."""
+        fold = self.make_fold(limits, strict)
+        return AsyncEventStream(client, method, url, fold=fold, text=self.text, **kwargs)
+
+    def create(
+        self,
+        client: httpx.Client,
+        url: str | httpx.URL,
+        payload: Mapping[str, Any],
+        *,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> EventStream[R, D]:
+        """POST ``payload`` to the dialect's endpoint under ``url`` (which may already end with
+        it) with ``stream: true`` unless the payload sets it; ``api_key`` goes in the dialect's
+        auth header. ``options``: those of ``stream`` (``limits``, ``strict``,
+        ``idle_timeout``, ``total_timeout``) and of ``client.stream``."""
+        return self.stream(client, **self._request(url, payload, api_key, headers), **options)
+
+    def acreate(
+        self,
+        client: httpx.AsyncClient,
+        url: str | httpx.URL,
+        payload: Mapping[str, Any],
+        *,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> AsyncEventStream[R, D]:
+        """The async twin of ``create``."""
+        return self.astream(client, **self._request(url, payload, api_key, headers), **options)
+
+    def _request(
+        self,
+        url: str | httpx.URL,
+        payload: Mapping[str, Any],
+        api_key: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        body = dict(payload)
+        body.setdefault("stream", True)
+        all_headers = httpx.Headers(self.default_headers)
+        all_headers.update(headers or {})  # the caller's headers win, whatever their case
+        if api_key is not None:
+            all_headers.update(self.auth(api_key))
+        return {
+            "method": "POST",
+            "url": endpoint(url, self.suffix),
+            "json": body,
+            "headers": all_headers,
+        }

@@ -68,6 +68,9 @@ class FoldBase(Generic[R]):
     def snapshot(self) -> R:  # pragma: no cover - every fold defines it
         raise NotImplementedError
 
+    def result(self) -> R:  # pragma: no cover - every fold defines it
+        raise NotImplementedError
+
     def _end_of_stream(self) -> None:  # pragma: no cover - every fold defines it
         raise NotImplementedError
 
@@ -159,7 +162,8 @@ class EventFold(FoldBase[R], Generic[R, D]):
         raise NotImplementedError  # pragma: no cover
 
     def _body(self, body: dict[str, Any]) -> None:
-        """Fold a whole non-streaming body (the final object)."""
+        """Fold a whole non-streaming body: the final object, or an error object (then
+        ``_raise_error``)."""
         raise NotImplementedError  # pragma: no cover
 
     def _make(self, partial: bool) -> R:
@@ -259,8 +263,6 @@ class EventFold(FoldBase[R], Generic[R, D]):
         if isinstance(decoded, dict):
             if nesting_exceeds(decoded, self.limits.max_depth):
                 raise self._too_deep()
-            if "error" in decoded and decoded.get("type") in (None, "error"):
-                self._raise_error(decoded.get("error"))
             self._chunks += 1
             self._body(decoded)
         elif decoded is not None:
@@ -334,13 +336,13 @@ def index_of(event: Mapping[str, Any], key: str) -> int:
     value = event.get(key)
     if value.__class__ is not int or value < 0:
         raise InvalidChunk(key, "a non-negative integer", value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def text_of(value: Any, key: str) -> str:
     """A streamed piece of text, which must be a string (None counts as empty)."""
     if value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if value is None:
         return ""
     raise InvalidChunk(key, "a string", value)

@@ -8,8 +8,8 @@ response. It implements the ``Fold`` seam (``_ingest``) that every adapter uses.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, Generic, NoReturn, TypeVar
 
 from ._errors import (
     IncompleteStreamError,
@@ -23,7 +23,9 @@ from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, Delta, FoldReport, Skipped
 from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState, Rules
 
-__all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "afold", "fold"]
+__all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "Folding", "afold", "fold"]
+
+R = TypeVar("R")
 
 #: Keys whose string values are concatenated when unknown structures are merged. Everything else
 #: is "last non-null wins", so re-sent ids, formats or whole arguments never double.
@@ -273,20 +275,27 @@ def _sdk_failure(exc: BaseException) -> str | None:
 
 
 def _is_sdk_stream(chunks: object) -> bool:
-    """An openai SDK ``Stream``/``AsyncStream``: it consumes ``[DONE]`` itself, so a stream that
-    ends without raising has ended normally."""
+    """An SDK's ``Stream``/``AsyncStream`` (openai, anthropic): it consumes ``[DONE]`` itself, so
+    a stream that ends without raising has ended normally."""
     module = type(chunks).__module__ or ""
-    return module.split(".")[0] == "openai" and hasattr(chunks, "response")
+    return module.split(".")[0] in ("openai", "anthropic") and hasattr(chunks, "response")
 
 
-class _Folding:
-    """What ``fold`` and ``afold`` share: an aggregator, and the rules for how a chunk source
-    ends (normally, or with an exception of the SDK that produced it)."""
+class Folding(Generic[R]):
+    """What ``fold`` and ``afold`` of every dialect share: a fold, the method that takes one
+    parsed chunk or event, and the rules for how a source of them ends (normally, or with an
+    exception of the SDK that produced it)."""
 
-    def __init__(self, chunks: object, aggregator: Aggregator) -> None:
-        self.aggregator = aggregator
-        self.receive = self.aggregator.receive_chunk
-        self.sdk = _is_sdk_stream(chunks)
+    def __init__(
+        self,
+        chunks: object,
+        fold: FoldBase[R],
+        receive: Callable[[Any, None], bool],
+        end: Callable[[], None] | None = None,
+    ) -> None:
+        self.fold = fold
+        self.receive = receive
+        self.end = end if _is_sdk_stream(chunks) else None
 
     def raise_failure(self, exc: Exception) -> NoReturn:
         """Raise what an exception from the chunk source becomes (our own errors, and any
@@ -295,20 +304,40 @@ class _Folding:
         if kind == "interrupted":
             raise StreamInterruptedError(
                 f"the stream failed: {type(exc).__name__}: {exc}",
-                partial=self.aggregator.snapshot(),
+                partial=self.fold.snapshot(),
             ) from exc
         if kind == "upstream":
             raise UpstreamError(
                 f"the server sent an error: {exc}",
                 error=getattr(exc, "body", None) or str(exc),
-                partial=self.aggregator.snapshot(),
+                partial=self.fold.snapshot(),
             ) from exc
         raise exc
 
-    def result(self) -> ChatCompletionResponse:
-        if self.sdk:
-            self.aggregator.feed_done()
-        return self.aggregator.result()
+    def run(self, chunks: Iterable[Any]) -> R:
+        """Fold every chunk of a (sync) source; the final object."""
+        receive = self.receive
+        try:
+            for chunk in chunks:
+                receive(chunk, None)
+        except Exception as exc:  # an SDK's errors become ours; others are re-raised
+            self.raise_failure(exc)
+        return self.result()
+
+    async def arun(self, chunks: AsyncIterable[Any]) -> R:
+        """Fold every chunk of an async source; the final object."""
+        receive = self.receive
+        try:
+            async for chunk in chunks:
+                receive(chunk, None)
+        except Exception as exc:  # an SDK's errors become ours; others are re-raised
+            self.raise_failure(exc)
+        return self.result()
+
+    def result(self) -> R:
+        if self.end is not None:
+            self.end()
+        return self.fold.result()
 
 
 def fold(
@@ -332,14 +361,8 @@ def fold(
     aggregator = Aggregator(
         text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
     )
-    folding = _Folding(chunks, aggregator)
-    receive = folding.receive
-    try:
-        for chunk in chunks:
-            receive(chunk, None)
-    except Exception as exc:  # an SDK's errors become ours; others are re-raised
-        folding.raise_failure(exc)
-    return folding.result()
+    folding = Folding(chunks, aggregator, aggregator.receive_chunk, aggregator.feed_done)
+    return folding.run(chunks)
 
 
 async def afold(
@@ -354,11 +377,5 @@ async def afold(
     aggregator = Aggregator(
         text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
     )
-    folding = _Folding(chunks, aggregator)
-    receive = folding.receive
-    try:
-        async for chunk in chunks:
-            receive(chunk, None)
-    except Exception as exc:  # an SDK's errors become ours; others are re-raised
-        folding.raise_failure(exc)
-    return folding.result()
+    folding = Folding(chunks, aggregator, aggregator.receive_chunk, aggregator.feed_done)
+    return await folding.arun(chunks)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, TypeVar, Union, runtime_checkable
 
 from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
-from ._ingest import StreamReader
+from ._ingest import Fold, StreamReader
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse
 
-__all__ = ["Readable", "Source", "iter_source", "replay"]
+__all__ = ["Readable", "Source", "iter_source", "replay", "replay_into"]
+
+R = TypeVar("R")
 
 
 @runtime_checkable
@@ -69,7 +71,12 @@ def replay(
     aggregator = Aggregator(
         text_keys=text_keys, padding_keys=padding_keys, limits=limits, strict=strict
     )
-    reader = StreamReader(aggregator)
+    return replay_into(aggregator, source)
+
+
+def replay_into(fold: Fold[R], source: Source) -> R:
+    """Read a source into a fold (any dialect's) through ``StreamReader``: its final object."""
+    reader = StreamReader(fold)
     for piece in iter_source(source):
         if reader.receive_data(piece):
             break

@@ -93,6 +93,16 @@ class SSEDecoder:
         self._event = ""
         return []
 
+    def close_raw(self) -> list[RawEvent]:
+        """End of input, for readers that want the event the end cut off: the last event as
+        it would have been dispatched had its blank line arrived (none if its data is empty).
+        Raises the decoder's ``failure``, if any."""
+        if self.failure is not None:
+            raise self.failure
+        events = self._text(self._decoder.decode(b"", True) + "\n\n")
+        self.close()
+        return events
+
     def feed_raw(self, data: bytes) -> list[RawEvent]:
         """Like ``feed`` but returns plain tuples (the fast path used by replay), and leaves a
         failure in ``failure`` (raised by the next call) after returning the events before it."""

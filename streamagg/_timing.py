@@ -68,9 +68,13 @@ class Timings:
 
 
 def completion_tokens(response: object) -> int | None:
-    """The ``usage.completion_tokens`` a response reports, if any (for tokens per second)."""
+    """The output tokens a response reports, if any (for tokens per second): the
+    ``usage.completion_tokens`` of chat completions, or the ``usage.output_tokens`` of the
+    Responses API and Anthropic Messages."""
     usage = getattr(response, "usage", None)
     tokens = getattr(usage, "completion_tokens", None)
+    if tokens is None:
+        tokens = getattr(usage, "output_tokens", None)
     return tokens if isinstance(tokens, int) else None
 
 
