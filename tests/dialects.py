@@ -1,0 +1,74 @@
+"""The recorded streams of the dialects other than chat completions, and how to compare them.
+
+``streams/<dialect>/NAME.sse`` with ``NAME.expected.json`` (see SOURCES.md there): the object a
+non-streaming call returns, or ``{"error": ..., "partial": ...}`` for a stream that ends in an
+error. The Responses API's failed stream expects the failed ``response`` (status ``failed``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamagg
+from streamagg import anthropic, responses
+
+from .helpers import STREAMS
+
+#: Each dialect's folder of recordings and its ``replay``.
+DIALECTS: dict[str, Callable[..., Any]] = {
+    "responses": responses.replay,
+    "anthropic": anthropic.replay,
+}
+#: (dialect, name) of every recording.
+RECORDINGS = sorted(
+    (dialect, p.stem) for dialect in DIALECTS for p in (STREAMS / dialect).glob("*.sse")
+)
+
+
+def path(dialect: str, name: str, suffix: str = ".sse") -> Path:
+    return STREAMS / dialect / f"{name}{suffix}"
+
+
+def normalize(value: Any) -> Any:
+    """JSON with null, absent, {} and [] meaning the same (as SOURCES.md says to compare)."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    return value
+
+
+def covers(got: Any, want: Any) -> bool:
+    """``got`` has every key of ``want`` with the same value (a fold may keep more: provider
+    extensions such as Bedrock's invocation metrics); lists match item by item."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(covers(got.get(k), v) for k, v in want.items())
+    if isinstance(want, list):
+        return (
+            isinstance(got, list)
+            and len(got) == len(want)
+            and all(covers(g, w) for g, w in zip(got, want, strict=True))
+        )
+    return bool(got == want)
+
+
+def expected(dialect: str, name: str) -> dict[str, Any]:
+    """The expected outcome: ``{"object": ...}`` or ``{"error": ..., "partial": ...}``."""
+    data: dict[str, Any] = json.loads(path(dialect, name, ".expected.json").read_text())
+    if "partial" in data and "error" in data:
+        return {"error": data["error"], "object": normalize(data["partial"])}
+    if data.get("status") == "failed":
+        return {"error": data.get("error"), "object": normalize(data)}
+    return {"object": normalize(data)}
+
+
+def outcome(dialect: str, source: Any) -> dict[str, Any]:
+    """What replaying gives, in the form of ``expected``."""
+    try:
+        return {"object": normalize(streamagg.to_dict(DIALECTS[dialect](source)))}
+    except streamagg.UpstreamError as exc:
+        partial = normalize(streamagg.to_dict(exc.partial))
+        return {"error": exc.error, "object": partial}
