@@ -24,8 +24,9 @@ def anyio_backend() -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Sends ``tests/streams/<name>.sse`` for ``/<name>`` (or ``/<name>/chat/completions``) in
-    chunked pieces.
+    """Sends ``tests/streams/<name>.sse`` for ``/<name>`` (or ``/<name>/chat/completions``,
+    ``/<name>/responses``, ``/<name>/messages``; ``<name>`` may be ``<dialect>/<recording>``)
+    in chunked pieces.
 
     Query options: ``piece`` (bytes per write, default 64), ``pause`` (seconds between writes,
     default 0.001), ``cut`` (stop after this many bytes and drop the connection), ``stall``
@@ -54,7 +55,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         opts = {k: v[0] for k, v in parse_qs(url.query).items()}
-        name = url.path.removesuffix("/chat/completions").strip("/")
+        name = url.path
+        for endpoint in ("/chat/completions", "/responses", "/messages"):
+            name = name.removesuffix(endpoint)
+        name = name.strip("/")
         path = STREAMS / f"{name}.sse"
         if not path.exists():
             self.send_error(404)
