@@ -19,14 +19,13 @@ from typing import Any
 import httpx
 
 from . import __version__, _server
-from ._app import chat, content_text
+from ._app import chat
 from ._convert import to_dict
+from ._detect import detect_dialect, make_fold, output_text, replay_any
 from ._errors import StreamError
-from ._fold import Aggregator
 from ._ingest import StreamReader
-from ._models import Delta, is_output_text
+from ._models import is_output_text
 from ._recording import RecordingTransport, paced, timed_segments
-from ._replay import replay
 from ._timing import Clock, Timings, completion_tokens
 
 __all__ = ["main"]
@@ -39,7 +38,10 @@ class _UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamagg",
-        description="Fold, serve and record OpenAI-compatible chat-completion streams.",
+        description=(
+            "Fold, serve and record LLM streams: OpenAI-compatible chat completions, the "
+            "Responses API and Anthropic Messages (the dialect is detected from the stream)."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"streamagg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,7 +94,8 @@ def _replay(args: argparse.Namespace) -> int:
             _replay_text(_read_source(args.file), args.realtime)
         else:
             # The file is read in pieces, not whole: recordings can be long.
-            _print_json(to_dict(replay(sys.stdin.buffer if args.file == "-" else args.file)))
+            source = sys.stdin.buffer if args.file == "-" else args.file
+            _print_json(to_dict(replay_any(source)[1]))
     except BrokenPipeError:
         raise  # our reader went away, not our input: main() handles it
     except OSError as exc:
@@ -106,15 +109,16 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _replay_text(data: bytes, realtime: bool) -> None:
-    """Print the content of choice 0 as the stream is read (at its recorded pace)."""
-    reader = StreamReader(Aggregator())
+    """Print the output text (chat completions: the content of choice 0) as the stream is read
+    (at its recorded pace), whatever the recording's dialect."""
+    reader = StreamReader(make_fold(detect_dialect(data)))
     for wait, piece in paced(timed_segments(data), timing=realtime):
         if wait:
             time.sleep(wait)
-        deltas: list[Delta] = []
+        deltas: list[Any] = []
         done = reader.receive_data(piece, deltas)
         for delta in deltas:
-            text = content_text(delta)
+            text = output_text(delta)
             if text is not None:
                 print(text, end="", flush=True)
         if done:
@@ -128,16 +132,16 @@ def _recorded_timings(data: bytes) -> Timings:
     segments = timed_segments(data)
     if all(at is None for at, _ in segments):
         raise _UsageError("the recording has no timing lines (streamagg record writes them)")
-    aggregator = Aggregator()
-    reader = StreamReader(aggregator)
+    fold = make_fold(detect_dialect(data))
+    reader = StreamReader(fold)
     clock = Clock()
     clock.started(0.0)
     now = 0.0
     for at, piece in segments:
         now = now if at is None else at
-        deltas: list[Delta] = []
+        deltas: list[Any] = []
         done = reader.receive_data(piece, deltas)
-        clock.arrived(now, aggregator.chunks, any(map(is_output_text, deltas)))
+        clock.arrived(now, fold.chunks, any(map(is_output_text, deltas)))
         if done:
             break
     clock.ended(now)

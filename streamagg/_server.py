@@ -3,10 +3,13 @@
 ``ReplayApp`` is a plain ASGI application (no framework); ``serve()`` runs it on uvicorn, the
 optional ``serve`` extra. Endpoints:
 
-* ``POST /v1/chat/completions`` (also ``/chat/completions``): the recording named by the
+* ``POST /v1/chat/completions``, ``POST /v1/responses`` (OpenAI Responses API) and
+  ``POST /v1/messages`` (Anthropic Messages), also without ``/v1``: the recording named by the
   ``X-Streamagg-Recording`` header, else the one whose name is the request's ``model``, else the
-  next one in turn. Sent at the recorded timing unless timing is off. With ``"stream": false``
-  the recording is folded and sent as one JSON completion.
+  next one in turn among the recordings of the endpoint's dialect (each recording's dialect is
+  detected from its content, see ``_detect``). With ``"stream": true`` it is sent at the
+  recorded timing (unless timing is off); without (the APIs' default) the recording is folded
+  and sent as the one JSON object a non-streaming call returns.
 * ``GET /v1/models``: the recordings, as models.
 
 Each request runs in its own task (concurrent clients), and a client that disconnects stops its
@@ -28,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ._convert import to_dict
+from ._detect import ENDPOINTS, detect_dialect, replay_any
 from ._errors import StreamError
 from ._recording import content_type, paced, timed_segments
-from ._replay import replay
 
 __all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
 
@@ -50,6 +53,10 @@ HEADER_TIMEOUT = 10.0
 #: Connections served at once; more are answered 503 by uvicorn.
 MAX_CONNECTIONS = 512
 _LOG_EVERY = 60.0
+# Each endpoint's path, with and without /v1, to its dialect.
+_ROUTES = {
+    prefix + suffix: dialect for dialect, suffix in ENDPOINTS.items() for prefix in ("/v1", "")
+}
 
 
 async def _json(send: Send, status: int, body: Any) -> None:
@@ -80,7 +87,16 @@ class ReplayApp:
         self.delay = delay
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self._turn = itertools.count()
+        self._turns = {dialect: itertools.count() for dialect in ENDPOINTS}
+        self._dialects: dict[tuple[Path, float], str] = {}
+
+    def dialect(self, path: Path) -> str:
+        """The dialect of a recording (detected once per version of the file)."""
+        key = (path, path.stat().st_mtime)
+        dialect = self._dialects.get(key)
+        if dialect is None:
+            dialect = self._dialects[key] = detect_dialect(path.read_bytes())
+        return dialect
 
     def recordings(self) -> dict[str, Path]:
         """The recordings by name, read from the folder at each request (new files count)."""
@@ -95,11 +111,12 @@ class ReplayApp:
         if scope["type"] != "http":  # websockets: not ours
             return
         method, path = scope["method"], scope["path"].rstrip("/")
-        if path in ("/v1/chat/completions", "/chat/completions"):
+        dialect = _ROUTES.get(path)
+        if dialect is not None:
             if method != "POST":
                 await _error(send, 405, "use POST", "invalid_request_error")
                 return
-            await self._chat(scope, receive, send)
+            await self._call(dialect, scope, receive, send)
         elif path in ("/v1/models", "/models") and method == "GET":
             names = self.recordings()
             data = [{"id": n, "object": "model", "owned_by": "streamagg"} for n in names]
@@ -132,7 +149,7 @@ class ReplayApp:
             if not message.get("more_body"):
                 return b"".join(pieces)
 
-    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call(self, dialect: str, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._read_body(receive, send)
         if body is None:
             return
@@ -146,30 +163,33 @@ class ReplayApp:
             return
         headers = dict(scope.get("headers") or [])
         wanted = headers.get(RECORDING_HEADER.encode(), b"").decode("latin-1")
-        path = self._choose(wanted, payload.get("model"))
+        path = self._choose(dialect, wanted, payload.get("model"))
         if path is None:
-            what = f"no recording named {wanted!r}" if wanted else "no recordings to serve"
+            if wanted:
+                what = f"no recording named {wanted!r}"
+            else:
+                what = f"no recordings of the {dialect} dialect to serve"
             await _error(send, 404, what, "not_found")
             return
-        if payload.get("stream") is False:
-            await self._whole(send, path)
-        else:
+        if payload.get("stream") is True:
             await self._stream(receive, send, path)
+        else:  # no "stream" key: the APIs' default is one JSON object
+            await self._whole(send, path)
 
-    def _choose(self, wanted: str, model: Any) -> Path | None:
+    def _choose(self, dialect: str, wanted: str, model: Any) -> Path | None:
         recordings = self.recordings()
         if wanted:
             return recordings.get(wanted.removesuffix(".sse"))
         if isinstance(model, str) and model in recordings:
             return recordings[model]
-        if not recordings:
+        names = [name for name, path in recordings.items() if self.dialect(path) == dialect]
+        if not names:
             return None
-        names = sorted(recordings)
-        return recordings[names[next(self._turn) % len(names)]]
+        return recordings[names[next(self._turns[dialect]) % len(names)]]
 
     async def _whole(self, send: Send, path: Path) -> None:
         try:
-            response = replay(path)
+            response = replay_any(path)[1]
         except StreamError as exc:
             await _error(send, 502, f"{path.name}: {exc}", "upstream_error")
             return

@@ -9,9 +9,12 @@ from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from typing import Any
 
+from ._anthropic_models import Message as AnthropicMessage
 from ._convert import converter, from_dict
 from ._models import Audio, ChatCompletionResponse, Choice, FunctionCall, Logprobs, Message
 from ._recording import timing_line
+from ._responses_models import Response
+from ._synthesize_dialects import anthropic_events, responses_events
 
 __all__ = ["synthesize", "synthesize_chunks"]
 
@@ -152,23 +155,37 @@ def synthesize_chunks(
 
 
 def synthesize(
-    response: ChatCompletionResponse | Mapping[str, Any],
+    response: ChatCompletionResponse | Response | AnthropicMessage | Mapping[str, Any],
     *,
     chunk_size: int = 4,
     include_usage: bool = True,
     interval: float | None = None,
 ) -> bytes:
-    """A realistic event stream (SSE bytes, ending in ``data: [DONE]``) for ``response``.
+    """A realistic event stream (SSE bytes) for a final object, in its API's dialect.
 
-    ``replay(synthesize(r)) == r``. With ``interval``, each event is preceded by a timing line
+    A ``ChatCompletionResponse`` (or its dict) gives ``chat.completion.chunk`` events ending in
+    ``data: [DONE]``; a Responses API ``Response`` gives the ``response.*`` events; an Anthropic
+    ``Message`` gives ``message_start`` … ``message_stop``. ``replay(synthesize(r)) == r`` with
+    the dialect's ``replay``. With ``interval``, each event is preceded by a timing line
     (``: t=...``), ``interval`` seconds apart, so ``ReplayTransport(timing=True)`` paces it.
     """
-    chunks = synthesize_chunks(response, chunk_size=chunk_size, include_usage=include_usage)
-    events = [
-        b"data: " + json.dumps(c, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
-        for c in chunks
-    ]
-    events.append(b"data: [DONE]\n\n")
+    if isinstance(response, (Response, AnthropicMessage)):
+        typed = (
+            responses_events(response, chunk_size)
+            if isinstance(response, Response)
+            else anthropic_events(response, chunk_size)
+        )
+        events = [b"event: " + e["type"].encode() + b"\n" + _data(e) for e in typed]
+    else:
+        chunks = synthesize_chunks(response, chunk_size=chunk_size, include_usage=include_usage)
+        events = [_data(c) for c in chunks]
+        events.append(b"data: [DONE]\n\n")
     if interval is None:
         return b"".join(events)
     return b"".join(timing_line(n * interval) + e for n, e in enumerate(events, 1))
+
+
+def _data(event: Mapping[str, Any]) -> bytes:
+    return (
+        b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    )

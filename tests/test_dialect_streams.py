@@ -90,7 +90,7 @@ def test_recording_folds_from_parsed_events(dialect: str, name: str) -> None:
     """``fold`` of the parsed events (as an SDK yields them) gives what ``replay`` gives."""
     events = [
         json.loads(line[5:])
-        for line in path(dialect, name).read_text().splitlines()
+        for line in path(dialect, name).read_text().split("\n")
         if line.startswith("data:")
     ]
     module = responses if dialect == "responses" else anthropic

@@ -210,7 +210,7 @@ def test_asgi_edges(folder: Path) -> None:
     assert asgi(app, {"type": "websocket"}, []) == []
     http = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
     assert asgi(app, http, [{"type": "http.disconnect"}]) == []
-    body = {"type": "http.request", "body": b'{"model": "slow"}'}
+    body = {"type": "http.request", "body": b'{"model": "slow", "stream": true}'}
     sent = asgi(app, http, [body, {"type": "http.request", "body": b""}])
     assert sent[0]["status"] == 200
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}

@@ -1,0 +1,164 @@
+"""Realistic event streams for the final objects of the Responses API and Anthropic Messages.
+
+Each event list is what the API itself sends, in its order: the start of the object, each item
+or block started, its strings in ``chunk_size`` pieces, finished, and the end. Folding the
+events gives the object back (``replay(synthesize(x)) == x``; a failed Responses API response
+replays as the ``UpstreamError`` whose partial it is).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._anthropic_models import ContentBlock, Message
+from ._convert import converter
+from ._responses_models import Response
+
+__all__ = ["anthropic_events", "responses_events"]
+
+Event = dict[str, Any]
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+# -- the Responses API -------------------------------------------------------------------------
+
+# Item keys streamed as strings: the event that streams each (without .delta / .done).
+_ITEM_STRINGS = {
+    "function_call": ("arguments", "response.function_call_arguments"),
+    "mcp_call": ("arguments", "response.mcp_call_arguments"),
+    "custom_tool_call": ("input", "response.custom_tool_call_input"),
+    "code_interpreter_call": ("code", "response.code_interpreter_call_code"),
+}
+_PART_STRINGS = {
+    "output_text": ("text", "response.output_text"),
+    "refusal": ("refusal", "response.refusal"),
+    "reasoning_text": ("text", "response.reasoning_text"),
+    "summary_text": ("text", "response.reasoning_summary_text"),
+}
+
+
+def _part_events(where: str, index: int, at: Event, part: Event, size: int) -> list[Event]:
+    """The events of one content or summary part."""
+    kind = part.get("type")
+    key_name = "content_index" if where == "content" else "summary_index"
+    where_at = {**at, key_name: index}
+    added_type = "content_part" if where == "content" else "reasoning_summary_part"
+    streamed = _PART_STRINGS.get(kind)  # type: ignore[arg-type]
+    text = part.get(streamed[0]) if streamed else None
+    if streamed is None or not isinstance(text, str):
+        empty = part
+        events: list[Event] = []
+    else:
+        key, name = streamed
+        empty = {**part, key: ""}
+        if "annotations" in empty:
+            empty["annotations"] = []
+        if "logprobs" in empty:
+            empty["logprobs"] = []
+        events = [{"type": f"{name}.delta", **where_at, "delta": p} for p in _pieces(text, size)]
+        events.append({"type": f"{name}.done", **where_at, key: text})
+        for n, annotation in enumerate(part.get("annotations") or ()):
+            events.append(
+                {
+                    "type": "response.output_text.annotation.added",
+                    **where_at,
+                    "annotation_index": n,
+                    "annotation": annotation,
+                }
+            )
+    added = {"type": f"response.{added_type}.added", **where_at, "part": empty}
+    done = {"type": f"response.{added_type}.done", **where_at, "part": part}
+    return [added, *events, done]
+
+
+def _item_events(index: int, item: Event, size: int) -> list[Event]:
+    kind = item.get("type")
+    at = {"item_id": item.get("id"), "output_index": index}
+    empty = {**item}
+    if "status" in item:
+        empty["status"] = "in_progress"
+    events: list[Event] = []
+    for where in ("summary", "content"):
+        parts = item.get(where)
+        if isinstance(parts, list) and all(isinstance(p, dict) for p in parts):
+            empty[where] = []
+            for n, part in enumerate(parts):
+                events += _part_events(where, n, at, part, size)
+    streamed = _ITEM_STRINGS.get(kind)  # type: ignore[arg-type]
+    if streamed is not None and isinstance(item.get(streamed[0]), str):
+        key, name = streamed
+        empty[key] = ""
+        events += [{"type": f"{name}.delta", **at, "delta": p} for p in _pieces(item[key], size)]
+        events.append({"type": f"{name}.done", **at, key: item[key]})
+    added = {"type": "response.output_item.added", "output_index": index, "item": empty}
+    done = {"type": "response.output_item.done", "output_index": index, "item": item}
+    return [added, *events, done]
+
+
+def responses_events(response: Response, chunk_size: int = 4) -> list[Event]:
+    """The Responses API events that stream ``response``, each with its ``sequence_number``."""
+    final: Event = converter.unstructure(response)
+    start = {**final, "status": "in_progress", "output": []}
+    if "usage" in start:
+        start["usage"] = None
+    events: list[Event] = [
+        {"type": "response.created", "response": start},
+        {"type": "response.in_progress", "response": start},
+    ]
+    for index, item in enumerate(final.get("output") or ()):
+        events += _item_events(index, item, chunk_size)
+    status = final.get("status")
+    ending = status if status in ("incomplete", "failed") else "completed"
+    events.append({"type": f"response.{ending}", "response": final})
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+    return events
+
+
+# -- Anthropic Messages ------------------------------------------------------------------------
+
+
+def _block_events(index: int, block: ContentBlock, size: int) -> list[Event]:
+    whole: Event = converter.unstructure(block)
+    start = dict(whole)
+    deltas: list[Event] = []
+    for key, delta_type in (("thinking", "thinking_delta"), ("text", "text_delta")):
+        if isinstance(block.text if key == "text" else block.thinking, str):
+            start[key] = ""
+            deltas += [{"type": delta_type, key: p} for p in _pieces(whole[key], size)]
+    if block.citations is not None:
+        start["citations"] = []
+        deltas += [{"type": "citations_delta", "citation": c} for c in block.citations]
+    if block.signature is not None:
+        start["signature"] = ""
+        deltas.append({"type": "signature_delta", "signature": block.signature})
+    if isinstance(block.input, dict) and block.input:
+        start["input"] = {}
+        text = json.dumps(block.input, ensure_ascii=False)
+        deltas += [{"type": "input_json_delta", "partial_json": p} for p in _pieces(text, size)]
+    events: list[Event] = [{"type": "content_block_start", "index": index, "content_block": start}]
+    events += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
+    events.append({"type": "content_block_stop", "index": index})
+    return events
+
+
+def anthropic_events(message: Message, chunk_size: int = 4) -> list[Event]:
+    """The Anthropic Messages events that stream ``message``."""
+    final: Event = converter.unstructure(message)
+    usage = final.get("usage")
+    start = {**final, "content": [], "stop_reason": None, "stop_sequence": None}
+    end_usage: Event = {}
+    if isinstance(usage, dict) and isinstance(usage.get("output_tokens"), int):
+        start["usage"] = {**usage, "output_tokens": min(usage["output_tokens"], 1)}
+        end_usage = {"output_tokens": usage["output_tokens"]}
+    events: list[Event] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(message.content):
+        events += _block_events(index, block, chunk_size)
+    delta = {"stop_reason": message.stop_reason, "stop_sequence": message.stop_sequence}
+    events.append({"type": "message_delta", "delta": delta, "usage": end_usage})
+    events.append({"type": "message_stop"})
+    return events

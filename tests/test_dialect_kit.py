@@ -1,0 +1,326 @@
+"""The test kit with the Responses and Anthropic dialects: dialect detection, ``synthesize``,
+``ReplayTransport`` and the cassette, ``serve`` (each dialect's endpoint, with the SDKs as
+clients), and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import streamagg
+from streamagg import anthropic, responses
+from streamagg._cli import main
+from streamagg._detect import Detector, detect_dialect
+from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
+from streamagg.testing import ReplayTransport, StreamCassette, synthesize
+
+from .dialects import RECORDINGS, path
+from .helpers import STREAMS
+
+TEXT = path("responses", "pydantic-ai__gpt4o-text")
+REASONING = path("responses", "pydantic-ai__reasoning-summary-4-parts-then-text")
+MESSAGE = path("anthropic", "anthropic-sdk-python__claude3-opus-text-with-ping")
+TOOL_MESSAGE = path("anthropic", "anthropic-sdk-python__sonnet4-text-then-tool-use")
+CHAT = STREAMS / "openai-python__plain-content.sse"
+
+
+def folded(dialect: str, source: Any) -> Any:
+    """The object a recording folds to (the partial, for one that ends in an error)."""
+    module = responses if dialect == "responses" else anthropic
+    try:
+        return module.replay(source)
+    except streamagg.UpstreamError as exc:
+        return exc.partial
+
+
+# -- detection ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dialect", "name"), RECORDINGS)
+def test_dialect_is_detected_from_the_first_events(dialect: str, name: str) -> None:
+    """Every recording's dialect is found from its first events, whatever the split; its
+    non-streaming form (a JSON body) too."""
+    raw = path(dialect, name).read_bytes()
+    assert detect_dialect(raw) == dialect
+    detector = Detector()
+    found = next(filter(None, (detector.feed(raw[i : i + 7]) for i in range(0, len(raw), 7))))
+    assert found == dialect
+    body = json.dumps(streamagg.to_dict(folded(dialect, raw))).encode()
+    assert detect_dialect(body) == dialect
+
+
+def test_chat_streams_and_undecided_input_are_chat() -> None:
+    """Chat chunks are chat; an empty stream or only errors and comments decide nothing and are
+    read as chat completions, the first dialect."""
+    assert detect_dialect(CHAT.read_bytes()) == "chat"
+    assert detect_dialect(b"") == "chat"
+    assert detect_dialect(b': hi\n\nevent: error\ndata: {"error": {"message": "x"}}\n\n') == "chat"
+    assert detect_dialect(b'{"error": {"message": "x"}}') == "chat"
+    assert detect_dialect(b"data: {no json\n\n") == "chat"
+    assert detect_dialect(b'event: ping\ndata: {"type": "ping"}') == "anthropic"
+
+
+# -- synthesize ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dialect", "name"), RECORDINGS)
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_synthesize_replays_to_the_object(dialect: str, name: str, size: int) -> None:
+    """``replay(synthesize(x)) == x`` for every recorded object, at any piece size."""
+    obj = folded(dialect, path(dialect, name))
+    assert folded(dialect, synthesize(obj, chunk_size=size)) == obj
+
+
+def _deltas_only(raw: bytes) -> list[dict[str, Any]]:
+    """A Responses stream's events without what carries the whole: no ``….done`` items, no
+    terminal output."""
+    events = []
+    for line in raw.decode().split("\n"):  # SSE lines, not str.splitlines's
+        if line.startswith("data: "):
+            event = json.loads(line[6:])
+            if event["type"] == "response.output_item.done":
+                continue
+            if event["type"] in ("response.completed", "response.incomplete"):
+                event["response"] = {**event["response"], "output": None}
+            events.append(event)
+    return events
+
+
+texts = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(st.sampled_from(["message", "reasoning", "call"]), texts), max_size=5
+    ),
+    size=st.integers(1, 9),
+)
+def test_property_responses_deltas_fold_to_the_object(
+    parts: list[tuple[str, str]], size: int
+) -> None:
+    """The delta events of a synthesized stream alone (without the whole items of the
+    ``….done`` events and the terminal output) fold to the same strings, at any piece size."""
+    output: list[dict[str, Any]] = []
+    for n, (kind, text) in enumerate(parts):
+        if kind == "message":
+            part = {"type": "output_text", "text": text, "annotations": []}
+            output.append(
+                {"type": "message", "id": f"m{n}", "role": "assistant", "content": [part]}
+            )
+        elif kind == "reasoning":
+            summary = [{"type": "summary_text", "text": text}]
+            output.append({"type": "reasoning", "id": f"r{n}", "summary": summary})
+        else:
+            output.append({"type": "function_call", "id": f"f{n}", "name": "f", "arguments": text})
+    for item in output:
+        item["status"] = "completed"
+    response = responses.from_dict(
+        {"id": "resp", "object": "response", "status": "completed", "output": output}
+    )
+    raw = synthesize(response, chunk_size=size)
+    assert responses.replay(raw) == response
+    assert responses.fold(_deltas_only(raw)) == response
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    blocks=st.lists(
+        st.one_of(
+            st.builds(lambda t: {"type": "text", "text": t}, texts),
+            st.builds(lambda t: {"type": "thinking", "thinking": t, "signature": "s"}, texts),
+            st.builds(
+                lambda d: {"type": "tool_use", "id": "t", "name": "f", "input": d},
+                st.dictionaries(texts, st.integers() | texts, max_size=3),
+            ),
+        ),
+        max_size=5,
+    ),
+    size=st.integers(1, 9),
+)
+def test_property_anthropic_synthesize_round_trips(
+    blocks: list[dict[str, Any]], size: int
+) -> None:
+    """Any message of text, thinking and tool-use blocks streams and folds back to itself."""
+    usage = {"input_tokens": 3, "output_tokens": 9}
+    message = anthropic.from_dict(
+        {"id": "msg", "type": "message", "role": "assistant", "content": blocks, "usage": usage}
+    )
+    assert anthropic.replay(synthesize(message, chunk_size=size)) == message
+
+
+# -- ReplayTransport, the cassette, the SDKs ------------------------------------------------------
+
+
+def test_replay_transport_answers_each_endpoint() -> None:
+    """A mapping by path answers ``/v1/responses`` and ``/v1/messages`` from their recordings."""
+    transport = ReplayTransport({"/v1/responses": TEXT, "/v1/messages": MESSAGE})
+    with httpx.Client(transport=transport) as client:
+        with responses.create(client, "http://api.test/v1", {"model": "m"}) as s:
+            assert s.finish() == responses.replay(TEXT)
+        with anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s:
+            assert s.finish() == anthropic.replay(MESSAGE)
+
+
+def test_the_openai_sdk_consumes_replayed_streams() -> None:
+    """The openai SDK reads a replayed Responses stream, and ``fold`` of the SDK's stream gives
+    what ``replay`` gives."""
+    openai = pytest.importorskip("openai")
+    with httpx.Client(transport=ReplayTransport(REASONING)) as http:
+        client = openai.OpenAI(api_key="k", base_url="http://api.test/v1", http_client=http)
+        events = client.responses.create(model="m", input="hi", stream=True)
+        assert responses.fold(events) == responses.replay(REASONING)
+
+
+def test_cassette_records_and_replays_a_dialect(tmp_path: Path) -> None:
+    """A cassette records an Anthropic stream from the live side and replays it identically."""
+    live = ReplayTransport(TOOL_MESSAGE)
+    cassette = StreamCassette(tmp_path, "claude", mode="missing", live=live)
+    with (
+        cassette.client() as client,
+        anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s,
+    ):
+        recorded = s.finish()
+    assert [p.name for p in cassette.recorded] == ["claude.sse"]
+    with (
+        StreamCassette(tmp_path, "claude").client() as client,
+        anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s,
+    ):
+        assert s.finish() == recorded == anthropic.replay(TOOL_MESSAGE)
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A replay server over a folder of chat, Responses and Anthropic recordings."""
+    pytest.importorskip("uvicorn")
+    folder = tmp_path_factory.mktemp("mixed")
+    for source in (CHAT, TEXT, REASONING, MESSAGE, TOOL_MESSAGE):
+        shutil.copy(source, folder / source.name)
+    sock = bind("127.0.0.1", 0)
+    server = make_server(ReplayApp(folder, timing=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_serve_answers_each_dialect_from_its_own_recordings(served: str) -> None:
+    """Without a name, each endpoint takes turns among the recordings of its own dialect."""
+    seen = set()
+    with httpx.Client() as client:
+        for _ in range(4):
+            with responses.create(client, served, {"model": "any"}) as s:
+                seen.add(s.finish().id)
+        assert seen == {responses.replay(TEXT).id, responses.replay(REASONING).id}
+        with anthropic.create(client, served, {"model": MESSAGE.stem}) as s:
+            assert s.finish() == anthropic.replay(MESSAGE)
+
+
+def test_serve_without_stream_key_answers_json(served: str) -> None:
+    """No ``stream`` key (the APIs' default) gets the folded object as JSON, for every
+    endpoint: the chat completion, the response, the message."""
+    with httpx.Client() as client:
+        chat = client.post(f"{served}/chat/completions", json={"model": CHAT.stem})
+        assert chat.headers["content-type"] == "application/json"
+        assert streamagg.from_dict(chat.json()) == streamagg.replay(CHAT)
+        answer = client.post(f"{served}/responses", json={"model": TEXT.stem})
+        assert responses.from_dict(answer.json()) == responses.replay(TEXT)
+        headers = {RECORDING_HEADER: TOOL_MESSAGE.name}
+        message = client.post(f"{served}/messages", json={"stream": False}, headers=headers)
+        assert anthropic.from_dict(message.json()) == anthropic.replay(TOOL_MESSAGE)
+
+
+def test_the_sdks_talk_to_serve(served: str) -> None:
+    """The openai SDK streams a Responses API call and the anthropic SDK a message from
+    ``serve``; their own accumulators agree with our fold."""
+    openai = pytest.importorskip("openai")
+    anthropic_sdk = pytest.importorskip("anthropic")
+    client = openai.OpenAI(api_key="k", base_url=served)
+    with client.responses.stream(model=TEXT.stem, input="hi") as stream:
+        final = stream.get_final_response()
+    assert final.output_text == responses.replay(TEXT).output_text
+    claude = anthropic_sdk.Anthropic(api_key="k", base_url=served.removesuffix("/v1"))
+    with claude.messages.stream(
+        model=TOOL_MESSAGE.stem, max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        message = stream.get_final_message()
+    assert message.model_dump(mode="json", exclude_none=True) == {
+        k: v for k, v in streamagg.to_dict(anthropic.replay(TOOL_MESSAGE)).items() if v is not None
+    }
+
+
+def test_serve_says_when_a_dialect_has_no_recordings(tmp_path: Path) -> None:
+    """An endpoint whose dialect has no recording answers 404 saying so."""
+    shutil.copy(CHAT, tmp_path / CHAT.name)
+    app = ReplayApp(tmp_path, timing=False)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.post("/v1/messages", json={"stream": True})
+
+    answer = anyio.run(call)
+    assert answer.status_code == 404
+    assert "anthropic" in answer.json()["error"]["message"]
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", [TEXT, MESSAGE])
+def test_cli_replay_detects_the_dialect(
+    source: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``streamagg replay`` prints each dialect's own object; ``--text`` its output text; from a
+    file and from stdin alike."""
+    dialect = "responses" if source.parent.name == "responses" else "anthropic"
+    want = streamagg.to_dict(folded(dialect, source))
+    assert main(["replay", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    assert main(["replay", "--text", str(source)]) == 0
+    obj = folded(dialect, source)
+    text = obj.output_text if dialect == "responses" else obj.text
+    assert capsys.readouterr().out == text + "\n"
+
+    class Stdin:
+        buffer = source.open("rb")
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    assert main(["replay", "-"]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+
+
+def test_cli_stats_and_partial_for_a_dialect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--stats`` reads a timed recording of another dialect; ``--partial`` prints the failed
+    response of a Responses stream that ended in an error."""
+    timed = tmp_path / "timed.sse"
+    timed.write_bytes(synthesize(anthropic.replay(TOOL_MESSAGE), interval=0.01))
+    assert main(["replay", "--stats", str(timed)]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["gen_ai.client.operation.chunks"] > 5
+    failed = path("responses", "vercel-ai__error-insufficient-quota-then-failed")
+    assert main(["replay", "--partial", str(failed)]) == 1
+    captured = capsys.readouterr()
+    assert "UpstreamError" in captured.err
+    assert json.loads(captured.out)["status"] == "failed"
