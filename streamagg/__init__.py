@@ -1,5 +1,8 @@
 """Fold the server-sent-event stream of an OpenAI-compatible chat completion into one response.
 
+The other dialects have their own modules: ``streamagg.responses`` (the OpenAI Responses API) and
+``streamagg.anthropic`` (Anthropic Messages).
+
 The core (models, converter, SSE decoder, fold, replay) imports without httpx; the app layer
 (``stream``, ``chat``, ``HTTPStatusError`` and their twins) is imported on first use.
 """
@@ -70,12 +73,18 @@ _LAZY = {
 }
 
 
+# The dialect modules, loaded on first use of ``streamagg.responses`` / ``streamagg.anthropic``.
+_DIALECT_MODULES = frozenset({"responses", "anthropic"})
+
+
 def __getattr__(name: str) -> _typing.Any:
+    from importlib import import_module  # noqa: PLC0415 - only when a lazy name is used
+
+    if name in _DIALECT_MODULES:
+        return import_module(f"streamagg.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'streamagg' has no attribute {name!r}")
-    from importlib import import_module  # noqa: PLC0415 - only when an app name is used
-
     value = getattr(import_module(f"streamagg.{module}"), name)
     globals()[name] = value
     return value

@@ -58,3 +58,39 @@ def test_app_names_load_on_first_use() -> None:
     assert {"chat", "stream", "HTTPStatusError"} <= set(dir(streamagg))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         streamagg.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["responses", "anthropic"])
+def test_dialect_modules(name: str) -> None:
+    """``streamagg.responses`` and ``streamagg.anthropic`` load on first use; each ``__all__``
+    is exactly the module's public names, app helpers included."""
+    import importlib
+
+    module = getattr(streamagg, name)
+    assert module is importlib.import_module(f"streamagg.{name}")
+    for attribute in module.__all__:
+        getattr(module, attribute)
+    # (pytest's assertion rewriting may add names starting with "@")
+    public = {n for n in dir(module) if not n.startswith(("_", "@"))}
+    assert public <= set(module.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        module.nope  # noqa: B018
+
+
+def test_dialects_import_without_httpx() -> None:
+    """The dialect folds are core: they replay with httpx unavailable."""
+    code = (
+        "import sys\n"
+        "sys.modules['httpx'] = None\n"
+        "from streamagg import anthropic, responses\n"
+        "m = anthropic.replay(b'data: {\"type\": \"message_start\", \"message\": {\"id\": \"m\"}}"
+        "\\n\\ndata: {\"type\": \"message_stop\"}\\n\\n')\n"
+        "assert m.id == 'm'\n"
+        "r = responses.replay(b'data: {\"type\": \"response.completed\", \"response\": "
+        "{\"id\": \"r\", \"status\": \"completed\"}}\\n\\n')\n"
+        "assert r.id == 'r'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
