@@ -11,8 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import settings
 
 from .helpers import STREAMS
+
+# No per-example deadline: a deadline is a timing assertion, and the machines that run the suite
+# are shared and noisy (a slow example under coverage is not a failure).
+settings.register_profile("streamagg", deadline=None)
+settings.load_profile("streamagg")
 
 # The package's own pytest plugin (its entry point is switched off in pyproject.toml, see there).
 pytest_plugins = ["streamagg._pytest_plugin"]
