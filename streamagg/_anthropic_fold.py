@@ -41,7 +41,7 @@ from ._anthropic_models import (
     ThinkingDelta,
 )
 from ._convert import converter
-from ._eventfold import EventFold, check_count, decode_json, index_of, text_of
+from ._eventfold import EventFold, Streamed, check_count, decode_json, index_of, text_of
 from ._partial import PartialJSON
 from ._state import InvalidChunk
 
@@ -51,29 +51,18 @@ __all__ = ["MessagesAggregator"]
 _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking"}
 
 
-class _Block:
+class _Block(Streamed):
     """A content block: its JSON, its streamed strings as pieces, its input JSON text."""
 
-    __slots__ = ("data", "json", "pieces", "raw", "stopped")
+    __slots__ = ("json", "raw")
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.pieces: dict[str, list[str]] = {}
+        super().__init__(data)
         self.json: list[str] = []
         self.raw: str | None = None  # the input text, when it did not parse
-        self.stopped = False
-
-    def extend(self, key: str, text: str) -> None:
-        pieces = self.pieces.get(key)
-        if pieces is None:
-            start = self.data.get(key)
-            pieces = self.pieces[key] = [start] if start.__class__ is str else []
-        pieces.append(text)
 
     def build(self) -> dict[str, Any]:
-        data = dict(self.data)
-        for key, pieces in self.pieces.items():
-            data[key] = "".join(pieces)
+        data = super().build()
         citations = data.get("citations")
         if citations.__class__ is list:
             data["citations"] = list(citations)
@@ -128,10 +117,8 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         elif kind == "content_block_start":
             self._start(event, out)
         elif kind == "content_block_stop":
+            # The input JSON is parsed when the message is built: the same at the stop or later.
             index = index_of(event, "index") + self._offset
-            block = self._blocks.get(index)
-            if block is not None:
-                block.stopped = True
             if out is not None:
                 out.append(BlockStop(index))
         elif kind == "message_delta":

@@ -28,6 +28,7 @@ __all__ = [
     "DONE",
     "EventFold",
     "FoldBase",
+    "Streamed",
     "check_count",
     "decode_json",
     "error_message",
@@ -329,6 +330,33 @@ class EventFold(FoldBase[R], Generic[R, D]):
         if nesting_exceeds(value, self.limits.max_depth):
             raise self._too_deep()
         return value
+
+
+class Streamed:
+    """An object of the final JSON (an item, a part, a block) whose strings arrive in pieces:
+    its ``data`` as it came, and the pieces of each streamed key, joined only when it is built
+    (the cost of a delta never grows with the length of the text)."""
+
+    __slots__ = ("data", "pieces")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.pieces: dict[str, list[str]] = {}
+
+    def extend(self, key: str, text: str) -> None:
+        """Append ``text`` to the string ``key`` (which starts as the value ``data`` has)."""
+        pieces = self.pieces.get(key)
+        if pieces is None:
+            start = self.data.get(key)
+            pieces = self.pieces[key] = [start] if start.__class__ is str else []
+        pieces.append(text)
+
+    def build(self) -> dict[str, Any]:
+        """A new dict of the object: ``data`` with the streamed strings joined."""
+        data = dict(self.data)
+        for key, pieces in self.pieces.items():
+            data[key] = "".join(pieces)
+        return data
 
 
 def index_of(event: Mapping[str, Any], key: str) -> int:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._convert import converter
-from ._eventfold import EventFold, check_count, index_of, text_of
+from ._eventfold import EventFold, Streamed, check_count, index_of, text_of
 from ._responses_models import (
     ArgumentsDelta,
     ItemDone,
@@ -75,26 +75,13 @@ _STARTED = frozenset({"response.created", "response.in_progress", "response.queu
 _PROGRESS_KEYS = frozenset({"type", "item_id", "output_index", "sequence_number"})
 
 
-class _Part:
+class _Part(Streamed):
     """A content or summary part: its JSON, and its streamed strings as pieces."""
 
-    __slots__ = ("data", "pieces")
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.pieces: dict[str, list[str]] = {}
-
-    def extend(self, key: str, text: str) -> None:
-        pieces = self.pieces.get(key)
-        if pieces is None:
-            start = self.data.get(key)
-            pieces = self.pieces[key] = [start] if start.__class__ is str else []
-        pieces.append(text)
+    __slots__ = ()
 
     def build(self) -> dict[str, Any]:
-        data = dict(self.data)
-        for key, pieces in self.pieces.items():
-            data[key] = "".join(pieces)
+        data = super().build()
         for key in ("annotations", "logprobs"):  # lists the fold appends to: copied
             value = data.get(key)
             if value.__class__ is list:

@@ -9,7 +9,6 @@ take parsed events (dicts, or the anthropic SDK's event objects and streams); ``
 
 import typing as _typing
 
-from ._anthropic import afold, fold, from_dict, replay
 from ._anthropic_fold import MessagesAggregator as Aggregator
 from ._anthropic_models import (
     BlockStart,
@@ -23,6 +22,8 @@ from ._anthropic_models import (
     TextDelta,
     ThinkingDelta,
 )
+from ._dialect_api import DialectAPI as _DialectAPI
+from ._dialect_api import lazy_app as _lazy_app
 
 if _typing.TYPE_CHECKING:
     from ._anthropic_app import acreate, astream, create, stream
@@ -49,14 +50,16 @@ __all__ = [
     "stream",
 ]
 
-_LAZY = frozenset({"acreate", "astream", "create", "stream"})
+__getattr__ = _lazy_app(
+    __name__, "_anthropic_app", frozenset({"acreate", "astream", "create", "stream"})
+)
 
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'streamagg.anthropic' has no attribute {name!r}")
-    from . import _anthropic_app  # noqa: PLC0415 - the app layer, only when it is used
-
-    value = getattr(_anthropic_app, name)
-    globals()[name] = value
-    return value
+_api = _DialectAPI(Aggregator, Message)
+#: Fold a recorded stream into the ``Message`` it carries (see ``DialectAPI.replay``).
+replay = _api.replay
+#: Fold parsed events (dicts, SDK events, an SDK stream) into the ``Message``.
+fold = _api.fold
+#: The async twin of ``fold``.
+afold = _api.afold
+#: A ``Message`` from its dict form (``to_dict`` output or a non-streaming body).
+from_dict = _api.from_dict

@@ -9,7 +9,8 @@ take parsed events (dicts, or the openai SDK's event objects and streams); ``fro
 
 import typing as _typing
 
-from ._responses import afold, fold, from_dict, replay
+from ._dialect_api import DialectAPI as _DialectAPI
+from ._dialect_api import lazy_app as _lazy_app
 from ._responses_fold import ResponsesAggregator as Aggregator
 from ._responses_models import (
     ArgumentsDelta,
@@ -53,14 +54,16 @@ __all__ = [
     "stream",
 ]
 
-_LAZY = frozenset({"acreate", "astream", "create", "stream"})
+__getattr__ = _lazy_app(
+    __name__, "_responses_app", frozenset({"acreate", "astream", "create", "stream"})
+)
 
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'streamagg.responses' has no attribute {name!r}")
-    from . import _responses_app  # noqa: PLC0415 - the app layer, only when it is used
-
-    value = getattr(_responses_app, name)
-    globals()[name] = value
-    return value
+_api = _DialectAPI(Aggregator, Response)
+#: Fold a recorded stream into the ``Response`` it carries (see ``DialectAPI.replay``).
+replay = _api.replay
+#: Fold parsed events (dicts, SDK events, an SDK stream) into the ``Response``.
+fold = _api.fold
+#: The async twin of ``fold``.
+afold = _api.afold
+#: A ``Response`` from its dict form (``to_dict`` output or a non-streaming body).
+from_dict = _api.from_dict

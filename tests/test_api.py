@@ -83,11 +83,11 @@ def test_dialects_import_without_httpx() -> None:
         "import sys\n"
         "sys.modules['httpx'] = None\n"
         "from streamagg import anthropic, responses\n"
-        "m = anthropic.replay(b'data: {\"type\": \"message_start\", \"message\": {\"id\": \"m\"}}"
-        "\\n\\ndata: {\"type\": \"message_stop\"}\\n\\n')\n"
+        'm = anthropic.replay(b\'data: {"type": "message_start", "message": {"id": "m"}}'
+        '\\n\\ndata: {"type": "message_stop"}\\n\\n\')\n'
         "assert m.id == 'm'\n"
-        "r = responses.replay(b'data: {\"type\": \"response.completed\", \"response\": "
-        "{\"id\": \"r\", \"status\": \"completed\"}}\\n\\n')\n"
+        'r = responses.replay(b\'data: {"type": "response.completed", "response": '
+        '{"id": "r", "status": "completed"}}\\n\\n\')\n'
         "assert r.id == 'r'\n"
     )
     done = subprocess.run(
