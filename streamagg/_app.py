@@ -703,7 +703,8 @@ def endpoint(url: str | httpx.URL, suffix: str) -> httpx.URL:
 class Dialect(Generic[R, D]):
     """What the app layer needs of a stream dialect other than chat completions: how to make
     its fold, which deltas are output text, and how to call its endpoint (the path ``suffix``,
-    the headers that carry an API key, and default headers)."""
+    the headers that carry an API key, default headers, query ``params``, body defaults
+    ``body``, and whether the body asks for a stream with ``"stream": true``)."""
 
     def __init__(
         self,
@@ -712,12 +713,19 @@ class Dialect(Generic[R, D]):
         suffix: str,
         auth: Callable[[str], dict[str, str]],
         default_headers: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        stream_flag: bool = True,
     ) -> None:
         self.make_fold = make_fold
         self.text = text
         self.suffix = suffix
         self.auth = auth
         self.default_headers = dict(default_headers or {})
+        self.params = dict(params or {})
+        self.body = dict(body or {})
+        self.stream_flag = stream_flag
 
     def stream(
         self,
@@ -764,9 +772,10 @@ class Dialect(Generic[R, D]):
         **options: Any,
     ) -> EventStream[R, D]:
         """POST ``payload`` to the dialect's endpoint under ``url`` (which may already end with
-        it) with ``stream: true`` unless the payload sets it; ``api_key`` goes in the dialect's
-        auth header. ``options``: those of ``stream`` (``limits``, ``strict``,
-        ``idle_timeout``, ``total_timeout``) and of ``client.stream``."""
+        it) with ``stream: true`` unless the payload sets it (Gemini asks by its URL instead);
+        ``api_key`` goes in the dialect's auth header. ``options``: those of ``stream``
+        (``limits``, ``strict``, ``idle_timeout``, ``total_timeout``) and of
+        ``client.stream``."""
         return self.stream(client, **self._request(url, payload, api_key, headers), **options)
 
     def acreate(
@@ -789,15 +798,19 @@ class Dialect(Generic[R, D]):
         api_key: str | None,
         headers: Mapping[str, str] | None,
     ) -> dict[str, Any]:
-        body = dict(payload)
-        body.setdefault("stream", True)
+        body = {**self.body, **payload}
+        if self.stream_flag:
+            body.setdefault("stream", True)
         all_headers = httpx.Headers(self.default_headers)
         all_headers.update(headers or {})  # the caller's headers win, whatever their case
         if api_key is not None:
             all_headers.update(self.auth(api_key))
-        return {
+        request: dict[str, Any] = {
             "method": "POST",
             "url": endpoint(url, self.suffix),
             "json": body,
             "headers": all_headers,
         }
+        if self.params:
+            request["params"] = self.params
+        return request

@@ -19,6 +19,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._anthropic_models import ContentBlock, MessageUsage
 from ._anthropic_models import Message as AnthropicMessage
+from ._completions_models import Completion, CompletionChoice, CompletionLogprobs, CompletionUsage
+from ._gemini_models import Candidate, Content, GenerateContentResponse, Part, UsageMetadata
 from ._models import (
     STREAMING_ONLY_KEYS,
     Audio,
@@ -31,6 +33,7 @@ from ._models import (
     Usage,
     known_fields,
 )
+from ._ollama_models import OllamaMessage, OllamaResponse
 from ._responses_models import ContentPart, OutputItem, Response, ResponseUsage
 
 __all__ = ["configure_converter", "converter", "from_dict", "make_converter", "to_dict"]
@@ -57,20 +60,56 @@ _DIALECT_MODELS: tuple[type, ...] = (
     ContentBlock,
     MessageUsage,
     AnthropicMessage,
+    Part,
+    Content,
+    Candidate,
+    UsageMetadata,
+    GenerateContentResponse,
+    OllamaMessage,
+    OllamaResponse,
+    CompletionLogprobs,
+    CompletionChoice,
+    CompletionUsage,
+    Completion,
 )
-_OMIT_NONE.update(
-    {
-        # Keys the API always sends (null or not) are written; parts and blocks of many types
-        # leave out what their type does not have.
-        ContentPart: ("type", "text", "refusal", "annotations", "logprobs"),
-        OutputItem: tuple(sorted(known_fields(OutputItem))),
-        ResponseUsage: ("input_tokens_details", "output_tokens_details"),
-        Response: (),
-        ContentBlock: tuple(sorted(known_fields(ContentBlock))),
-        MessageUsage: ("cache_creation_input_tokens", "cache_read_input_tokens"),
-        AnthropicMessage: (),
-    }
-)
+_GEMINI_MODELS = (Part, Content, Candidate, UsageMetadata, GenerateContentResponse)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+#: For each model: its fields whose JSON key is another name (Gemini's keys are camelCase).
+_RENAMES: dict[type, dict[str, str]] = {
+    cls: {name: _camel(name) for name in known_fields(cls) if _camel(name) != name}
+    for cls in _GEMINI_MODELS
+}
+
+
+def _all_optional(cls: type) -> tuple[str, ...]:
+    return tuple(sorted(known_fields(cls)))
+
+
+_DIALECT_OMIT_NONE: dict[type, tuple[str, ...]] = {
+    # Keys the API always sends (null or not) are written; parts and blocks of many types
+    # leave out what their type does not have.
+    ContentPart: ("type", "text", "refusal", "annotations", "logprobs"),
+    OutputItem: _all_optional(OutputItem),
+    ResponseUsage: ("input_tokens_details", "output_tokens_details"),
+    Response: (),
+    ContentBlock: _all_optional(ContentBlock),
+    MessageUsage: ("cache_creation_input_tokens", "cache_read_input_tokens"),
+    AnthropicMessage: (),
+    **{cls: _all_optional(cls) for cls in _GEMINI_MODELS},
+    OllamaMessage: _all_optional(OllamaMessage),
+    OllamaResponse: _all_optional(OllamaResponse),
+    CompletionLogprobs: (),
+    CompletionChoice: (),
+    CompletionUsage: (),
+    Completion: ("system_fingerprint", "usage"),
+}
+_OMIT_NONE.update(_DIALECT_OMIT_NONE)
 # Keys that only make sense while streaming: dropped where a stream puts them.
 _STREAMING_ONLY: dict[type, frozenset[str]] = {ToolCall: STREAMING_ONLY_KEYS}
 
@@ -109,9 +148,14 @@ def _not_api(cls: type) -> dict[str, Any]:
 def _unstructure_hook(
     converter: cattrs.Converter, cls: type, omit: tuple[str, ...]
 ) -> Callable[[Any], dict[str, Any]]:
-    base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, **_not_api(cls), **_OVERRIDES.get(cls, {})
-    )
+    renames = _RENAMES.get(cls, {})
+    overrides: dict[str, Any] = {
+        **_not_api(cls),
+        **_OVERRIDES.get(cls, {}),
+        **{name: override(rename=key) for name, key in renames.items()},
+    }
+    base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, converter, **overrides)
+    omit = tuple(renames.get(name, name) for name in omit)
     lenient = cls in _DIALECT_MODELS
 
     def unstructure(obj: Any) -> dict[str, Any]:
@@ -183,8 +227,13 @@ def _lenient_structure_hook(converter: cattrs.Converter, cls: type) -> Callable[
     field; every other key (unknown, or of an unexpected type) goes to ``extensions`` as it
     came, so that nothing is lost and ``to_dict`` gives the object back."""
     hints = typing.get_type_hints(cls)
-    fields = {name: _accepts(hints[name], converter) for name in known_fields(cls)}
-    nullable = {a.name for a in attrs.fields(cls) if a.default is None}
+    renames = _RENAMES.get(cls, {})
+    # By JSON key: the field it fills, and the test of a value.
+    fields = {
+        renames.get(name, name): (name, _accepts(hints[name], converter))
+        for name in known_fields(cls)
+    }
+    nullable = {renames.get(a.name, a.name) for a in attrs.fields(cls) if a.default is None}
 
     def structure(data: Any, _: type) -> Any:
         if not isinstance(data, Mapping):
@@ -192,11 +241,11 @@ def _lenient_structure_hook(converter: cattrs.Converter, cls: type) -> Callable[
         values: dict[str, Any] = {}
         extensions: dict[str, Any] = {}
         for key, value in data.items():
-            accept = fields.get(key)
-            if accept is not None:
-                ok, structured = accept(value)
+            known = fields.get(key)
+            if known is not None:
+                ok, structured = known[1](value)
                 if ok or (value is None and key in nullable):
-                    values[key] = structured
+                    values[known[0]] = structured
                     continue
             extensions[key] = value
         return cls(**values, extensions=extensions)
@@ -228,8 +277,10 @@ converter = make_converter()
 
 def to_dict(response: Any) -> dict[str, Any]:
     """A final object as the JSON its API returns without streaming, provider extensions
-    included: a ``ChatCompletionResponse`` as the ``chat.completion`` object, a Responses API
-    ``Response`` as the ``response`` object, an Anthropic ``Message`` as the message."""
+    included, with the API's own key names: a ``ChatCompletionResponse`` as the
+    ``chat.completion`` object, a Responses API ``Response`` as the ``response`` object, an
+    Anthropic ``Message``, a Gemini ``GenerateContentResponse`` (camelCase keys), an
+    ``OllamaResponse``, a legacy ``Completion``."""
     result: dict[str, Any] = converter.unstructure(response)
     return result
 

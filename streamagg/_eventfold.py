@@ -249,8 +249,8 @@ class EventFold(FoldBase[R], Generic[R, D]):
         return self._ended
 
     def receive_body(self, body: str) -> None:
-        """Fold a whole non-streaming body (the final object, or an error object): it is
-        complete once folded."""
+        """Fold a whole non-streaming body (the final object, or an error object; or an array
+        of them, a stream sent as one document): it is complete once folded."""
         if self._ended:
             return
         try:
@@ -261,13 +261,17 @@ class EventFold(FoldBase[R], Generic[R, D]):
         except RecursionError:
             raise self._too_deep() from None
         self._ended = True
-        if isinstance(decoded, dict):
-            if nesting_exceeds(decoded, self.limits.max_depth):
-                raise self._too_deep()
-            self._chunks += 1
-            self._body(decoded)
-        elif decoded is not None:
-            self._bad_input(f"the body must be a JSON object: {body[:80]!r}", body)
+        # An array of objects is a whole stream sent as one JSON document (Gemini without
+        # ``alt=sse``): each element folds in turn.
+        objects = decoded if isinstance(decoded, list) else [decoded]
+        for obj in objects:
+            if isinstance(obj, dict):
+                if nesting_exceeds(obj, self.limits.max_depth):
+                    raise self._too_deep()
+                self._chunks += 1
+                self._body(obj)
+            elif obj is not None:
+                self._bad_input(f"the body must hold JSON objects: {body[:80]!r}", body)
 
     def snapshot(self) -> R:
         """The object folded so far (a new object each call); its ``report`` says whether it

@@ -14,6 +14,9 @@ first byte is then ``{`` or ``[`` is JSON, anything else is an event stream (an 
 never starts with either: it would be a field of that name, which the spec ignores). The content
 type a server sends is not consulted: proxies relabel streams, and the bytes do not lie.
 
+A fold whose dialect is newline-delimited JSON (Ollama) says so with ``framing = "ndjson"``: the
+reader then hands it one line at a time (``NDJSONDecoder``), each as the data of an event.
+
 A dialect's fold implements ``Fold``: ``receive`` for one event's data, ``receive_body`` for a
 whole body, ``snapshot``/``result`` for the response so far and the final one, ``done``. Its
 errors are ``StreamError`` subclasses carrying the dialect's own object as ``.partial``.
@@ -26,6 +29,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from ._errors import LimitExceededError
 from ._eventfold import DONE, decode_json
 from ._limits import DEFAULT_LIMITS, Limits
+from ._ndjson import NDJSONDecoder
 from ._sse import SSEDecoder
 
 __all__ = ["Fold", "StreamReader", "body_is_json"]
@@ -110,6 +114,7 @@ class StreamReader(Generic[R]):
         "_decoder",
         "_head",
         "_json",
+        "_lines",
         "_scanned",
         "_total",
         "fold",
@@ -128,6 +133,10 @@ class StreamReader(Generic[R]):
         self._head = bytearray()  # the bytes read while undecided
         self._scanned = 0  # how much of _head is known to be BOM or whitespace
         self._body: list[bytes] = []  # a JSON body, in pieces
+        # A fold whose dialect is newline-delimited JSON (``framing = "ndjson"``) reads lines.
+        self._lines: NDJSONDecoder | None = None
+        if getattr(fold, "framing", "sse") == "ndjson":
+            self._lines = NDJSONDecoder(limits.max_event_size)
 
     @property
     def done(self) -> bool:
@@ -142,6 +151,8 @@ class StreamReader(Generic[R]):
             return True
         if self.limits.max_total_bytes is not None:
             self._count(len(data))
+        if self._lines is not None:
+            return self._receive_lines(data, out)
         if self._json is None:
             data = self._sniff(data)
             if not data:
@@ -161,6 +172,14 @@ class StreamReader(Generic[R]):
         if decoder.failure is not None:  # a limit, past the events folded above
             raise self._with_partial(decoder.failure)
         return False
+
+    def _receive_lines(self, data: bytes, out: list[Any] | None) -> bool:
+        receive = self.fold.receive
+        try:
+            lines = self._lines.feed(data)  # type: ignore[union-attr]
+        except LimitExceededError as exc:
+            raise self._with_partial(exc) from None
+        return any(receive("message", line, out) for line in lines)
 
     def _count(self, size: int) -> None:
         self._total += size
@@ -185,7 +204,11 @@ class StreamReader(Generic[R]):
         """End of input: the fold's final object, or its error. An unfinished event is
         discarded unless its data is whole; a JSON body is folded now."""
         fold = self.fold
-        if not fold.done:
+        if not fold.done and self._lines is not None:
+            line = self._lines.close()  # the last line, folded only when it is whole JSON
+            if line is not None and _is_whole(line):
+                fold.receive("message", line, None)
+        elif not fold.done:
             if self._json:
                 fold.receive_body(b"".join(self._body).decode("utf-8-sig", "replace"))
                 self._body = []

@@ -1,0 +1,152 @@
+"""The sans-IO fold of a legacy OpenAI ``/v1/completions`` stream (``text_completion`` chunks)
+into the completion a non-streaming call returns.
+
+The rules, and why:
+
+* ``id``, ``model``, ``created``: the first non-empty; ``object``: ``text_completion``;
+  ``system_fingerprint``, ``usage`` and other top-level keys: last non-null (a usage-only chunk
+  with ``choices: []`` supplies usage; ``usage: null`` on other chunks never erases it).
+* Choices are keyed by ``index`` (missing means 0) and sorted. ``text`` concatenates.
+* ``logprobs``: the parallel arrays ``tokens``, ``token_logprobs``, ``top_logprobs`` and
+  ``text_offset`` extend together (None until one is sent); other logprob keys last non-null.
+* ``finish_reason`` and other choice keys (vLLM's ``stop_reason``): last non-null, so a later
+  empty chunk with ``finish_reason: null`` does not erase it.
+* The stream ends at ``data: [DONE]``; it is complete when every choice has a finish reason or
+  ``[DONE]`` came after a chunk. A chunk with an ``error`` raises ``UpstreamError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._completions_models import Completion, CompletionDelta, CompletionFinish, CompletionText
+from ._convert import converter
+from ._eventfold import EventFold, check_count, text_of
+from ._state import InvalidChunk
+
+__all__ = ["CompletionsAggregator"]
+
+_FIRST = ("id", "model", "created")
+_ARRAYS = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
+
+
+class _Choice:
+    __slots__ = ("data", "logprobs", "text")
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.text: list[str] = []
+        self.logprobs: dict[str, Any] | None = None
+
+    def build(self, index: int) -> dict[str, Any]:
+        data = {"text": "".join(self.text), "index": index, "logprobs": None, **self.data}
+        data["finish_reason"] = self.data.get("finish_reason")
+        if self.logprobs is not None:
+            data["logprobs"] = {
+                k: list(v) if k in _ARRAYS else v for k, v in self.logprobs.items()
+            }
+        return data
+
+
+class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
+    """Fold a legacy completions stream into the ``Completion`` (rules:
+    ``streamagg._completions_fold``).
+
+    Sans-IO, with the API of the chat-completions ``Aggregator``: ``feed(chunk)``,
+    ``feed_event(sse)``, ``feed_done()``, ``snapshot()`` and ``result()``; ``StreamReader``
+    drives ``receive``/``receive_body``. ``limits`` and ``strict`` are the fold options of
+    ``Aggregator``.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._top: dict[str, Any] = {}
+        self._choices: dict[int, _Choice] = {}
+        self._done = False
+
+    def _end_of_stream(self) -> None:
+        self._done = self._ended = True
+
+    @property
+    def complete(self) -> bool:
+        """True when ``[DONE]`` came after a chunk, or every choice has a finish reason."""
+        if self._errored or self._chunks == 0:
+            return False
+        if self._done:
+            return True
+        choices = self._choices.values()
+        return bool(choices) and all(c.data.get("finish_reason") for c in choices)
+
+    def _incomplete(self) -> str:
+        if self._chunks == 0:
+            return "without any chunk"
+        return "before [DONE] and with choices that have no finish_reason"
+
+    def _body(self, body: dict[str, Any]) -> None:
+        self._event(None, body, None)
+        self._done = True
+
+    def _event(self, kind: Any, chunk: dict[str, Any], out: list[CompletionDelta] | None) -> None:
+        error = chunk.get("error")
+        if error is not None:
+            self._raise_error(error)
+        top = self._top
+        for key, value in chunk.items():
+            if key == "choices":
+                # A single object where a list belongs: a list of one.
+                for choice in value if value.__class__ is list else [value]:
+                    self._choice(choice, out)
+            elif key in _FIRST:
+                if not top.get(key) and value:
+                    top[key] = value
+            elif value is not None:
+                top[key] = self._kept(value, key)
+
+    def _choice(self, data: Any, out: list[CompletionDelta] | None) -> None:
+        if data.__class__ is not dict:
+            raise InvalidChunk("choices[]", "an object", data)
+        index = data.get("index", 0)
+        if index.__class__ is not int or index < 0:
+            raise InvalidChunk("choices[].index", "a non-negative integer", index)
+        choice = self._choices.get(index)
+        if choice is None:
+            check_count(len(self._choices) + 1, self.limits, "choices")
+            choice = self._choices[index] = _Choice()
+        for key, value in data.items():
+            if key == "text":
+                text = text_of(value, "choices[].text")
+                if text:
+                    choice.text.append(text)
+                    if out is not None:
+                        out.append(CompletionText(index, text))
+            elif key == "logprobs":
+                if value is not None:
+                    self._logprobs(choice, value)
+            elif key != "index" and value is not None:
+                choice.data[key] = self._kept(value, key)
+                if key == "finish_reason" and out is not None and value.__class__ is str:
+                    out.append(CompletionFinish(index, value))
+
+    def _logprobs(self, choice: _Choice, value: Any) -> None:
+        if value.__class__ is not dict:
+            raise InvalidChunk("choices[].logprobs", "an object", value)
+        kept = choice.logprobs if choice.logprobs is not None else {}
+        for key, items in value.items():
+            if key in _ARRAYS:
+                if items is None:
+                    continue
+                if items.__class__ is not list:
+                    raise InvalidChunk(f"choices[].logprobs.{key}", "a list", items)
+                existing = kept.setdefault(key, [])
+                check_count(len(existing) + len(items), self.limits, "logprob entries")
+                existing.extend(self._kept(items, key) if key == "top_logprobs" else items)
+            elif items is not None:
+                kept[key] = self._kept(items, key)
+        choice.logprobs = kept
+
+    def _make(self, partial: bool) -> Completion:
+        data = {"object": "text_completion", **self._top}
+        choices = self._choices
+        data["choices"] = [choices[i].build(i) for i in sorted(choices)]
+        completion: Completion = converter.structure(data, Completion)
+        return completion

@@ -1,0 +1,149 @@
+"""The final object of Gemini's ``generateContent`` (``GenerateContentResponse``), and its deltas.
+
+Field names are Python's (``usage_metadata``); ``to_dict`` gives the API's camelCase keys
+(``usageMetadata``, ``finishReason``, ``thoughtSignature``): the converter renames every field
+of these models from snake_case to camelCase. Lenient on structure like every dialect model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field, frozen
+
+from ._models import FoldReport, OutputText
+
+__all__ = [
+    "Candidate",
+    "Content",
+    "FinishDelta",
+    "GeminiDelta",
+    "GenerateContentResponse",
+    "Part",
+    "PartStart",
+    "TextDelta",
+    "ThoughtDelta",
+    "UsageMetadata",
+]
+
+
+def _extensions() -> dict[str, Any]:
+    return {}
+
+
+@define
+class Part:
+    """One part of a candidate's content: text (``thought`` True for thought summaries, with
+    its ``thought_signature``), a ``function_call``, code, inline data or any other kind."""
+
+    text: str | None = None
+    thought: bool | None = None
+    thought_signature: str | None = None
+    function_call: dict[str, Any] | None = None
+    function_response: dict[str, Any] | None = None
+    executable_code: dict[str, Any] | None = None
+    code_execution_result: dict[str, Any] | None = None
+    inline_data: dict[str, Any] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Content:
+    """A candidate's content: its ``role`` (``model``) and its parts."""
+
+    role: str | None = None
+    parts: list[Part] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class Candidate:
+    """One candidate of the response (several with ``candidateCount``), sorted by ``index``."""
+
+    content: Content | None = None
+    finish_reason: str | None = None
+    index: int | None = None
+    safety_ratings: list[Any] | None = None
+    citation_metadata: dict[str, Any] | None = None
+    grounding_metadata: dict[str, Any] | None = None
+    finish_message: str | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class UsageMetadata:
+    """Token counts as the server reported them (cumulative: replaced, never summed)."""
+
+    prompt_token_count: int | None = None
+    candidates_token_count: int | None = None
+    total_token_count: int | None = None
+    thoughts_token_count: int | None = None
+    cached_content_token_count: int | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class GenerateContentResponse:
+    """The complete response: what ``generateContent`` returns without streaming. A blocked
+    prompt has no candidates and a ``prompt_feedback`` with its ``blockReason``.
+
+    ``report`` says how the fold went (see ``FoldReport``); it is not part of the API's object.
+    """
+
+    candidates: list[Candidate] | None = None
+    prompt_feedback: dict[str, Any] | None = None
+    usage_metadata: UsageMetadata | None = None
+    model_version: str | None = None
+    response_id: str | None = None
+    create_time: str | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+    report: FoldReport | None = field(default=None, eq=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The text of the first candidate's parts that are not thoughts, joined."""
+        if not self.candidates or self.candidates[0].content is None:
+            return ""
+        parts = self.candidates[0].content.parts or ()
+        return "".join(p.text for p in parts if p.text and not p.thought)
+
+
+# Deltas: ``candidate`` is the candidate's index, ``part`` the part's number in its content.
+
+
+@frozen
+class PartStart:
+    """A new part started (a text part, or a whole function call, code, data...)."""
+
+    candidate: int
+    part: int
+    kind: str
+
+
+@frozen
+class TextDelta(OutputText):
+    """Text appended to a text part that is not a thought."""
+
+    candidate: int
+    part: int
+    text: str
+
+
+@frozen
+class ThoughtDelta(OutputText):
+    """Text appended to a thought part (a thought summary)."""
+
+    candidate: int
+    part: int
+    text: str
+
+
+@frozen
+class FinishDelta:
+    """A candidate received its finish reason."""
+
+    candidate: int
+    reason: str
+
+
+GeminiDelta = PartStart | TextDelta | ThoughtDelta | FinishDelta

@@ -1,0 +1,71 @@
+"""Newline-delimited JSON framing (Ollama's native streams): bytes in, one line at a time out.
+
+The twin of ``SSEDecoder`` for NDJSON, with the same guarantees: bytes may be split anywhere
+(inside a line, a multi-byte character or a CRLF); lines end in LF or CRLF; blank lines are
+skipped; one leading BOM is dropped; a line longer than ``max_line`` characters raises
+``LimitExceededError`` as soon as it is that long, so a line that never ends cannot grow memory
+without bound. ``close()`` returns the last line if the input ended without its newline.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from ._errors import LimitExceededError
+from ._limits import DEFAULT_LIMITS
+
+__all__ = ["NDJSONDecoder"]
+
+
+class NDJSONDecoder:
+    """Bytes in (``feed``), complete lines out; ``close()`` at the end of input."""
+
+    __slots__ = ("_decoder", "_first", "_max", "_pending", "_size")
+
+    def __init__(self, max_line: int = DEFAULT_LIMITS.max_event_size) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending: list[str] = []  # the start of a line not yet ended
+        self._size = 0
+        self._max = max_line
+        self._first = True
+
+    def feed(self, data: bytes) -> list[str]:
+        """The lines these bytes complete (without their line end; blank lines skipped)."""
+        text = self._decoder.decode(data)
+        if not text:
+            return []
+        if self._first:
+            self._first = False
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if "\n" not in text:
+            self._pending.append(text)
+            self._size += len(text)
+            if self._size > self._max:
+                self._fail()
+            return []
+        lines = text.split("\n")
+        if self._pending:
+            lines[0] = "".join(self._pending) + lines[0]
+        tail = lines.pop()
+        self._pending = [tail] if tail else []
+        self._size = len(tail)
+        if len(text) > self._max and any(len(line) > self._max for line in lines):
+            self._fail()
+        return [line.removesuffix("\r") for line in lines if line and not line.isspace()]
+
+    def close(self) -> str | None:
+        """The end of input: the last line, if it did not end with a newline."""
+        rest = "".join(self._pending) + self._decoder.decode(b"", True)
+        self._pending = []
+        self._size = 0
+        rest = rest.removesuffix("\r")
+        return rest if rest and not rest.isspace() else None
+
+    def _fail(self) -> None:
+        raise LimitExceededError(
+            f"a line of the NDJSON stream is longer than max_event_size={self._max}",
+            limit="max_event_size",
+            value=self._max,
+            partial=None,
+        )

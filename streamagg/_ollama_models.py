@@ -1,0 +1,96 @@
+"""The final object of Ollama's native ``/api/chat`` and ``/api/generate``, and its deltas.
+
+One model serves both endpoints: a chat answer has a ``message`` (with ``content``, ``thinking``
+and ``tool_calls``), a generate answer a top-level ``response`` (and ``thinking``, ``context``);
+``to_dict`` gives each its own shape. Timing and count fields are kept as sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define, field, frozen
+
+from ._models import FoldReport, OutputText
+
+__all__ = [
+    "OllamaDelta",
+    "OllamaMessage",
+    "OllamaResponse",
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCallDelta",
+]
+
+
+def _extensions() -> dict[str, Any]:
+    return {}
+
+
+@define
+class OllamaMessage:
+    """The assistant message of a chat answer."""
+
+    role: str | None = None
+    content: str | None = None
+    thinking: str | None = None
+    tool_calls: list[Any] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+
+
+@define
+class OllamaResponse:
+    """The complete answer: what a ``"stream": false`` call returns (the ``done: true`` line with
+    the whole text).
+
+    ``report`` says how the fold went (see ``FoldReport``); it is not part of the API's object.
+    """
+
+    model: str | None = None
+    created_at: str | None = None
+    message: OllamaMessage | None = None
+    response: str | None = None
+    thinking: str | None = None
+    done: bool | None = None
+    done_reason: str | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_count: int | None = None
+    eval_duration: int | None = None
+    context: list[Any] | None = None
+    extensions: dict[str, Any] = field(factory=_extensions)
+    report: FoldReport | None = field(default=None, eq=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The answer's text: the message content (chat) or the response (generate)."""
+        if self.message is not None:
+            return self.message.content or ""
+        return self.response or ""
+
+
+@frozen
+class TextDelta(OutputText):
+    """Text appended to the answer (``message.content`` or ``response``)."""
+
+    text: str
+
+
+@frozen
+class ThinkingDelta(OutputText):
+    """Text appended to the thinking."""
+
+    text: str
+
+
+@frozen
+class ToolCallDelta:
+    """A whole tool call (Ollama sends each complete, in one line)."""
+
+    index: int
+    call: Any
+
+
+OllamaDelta = TextDelta | ThinkingDelta | ToolCallDelta
