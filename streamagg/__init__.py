@@ -1,7 +1,8 @@
 """Fold the server-sent-event stream of an OpenAI-compatible chat completion into one response.
 
-The other dialects have their own modules: ``streamagg.responses`` (the OpenAI Responses API) and
-``streamagg.anthropic`` (Anthropic Messages).
+The other dialects have their own modules: ``streamagg.responses`` (the OpenAI Responses API),
+``streamagg.anthropic`` (Anthropic Messages), ``streamagg.gemini`` (Gemini), ``streamagg.ollama``
+(Ollama's native NDJSON) and ``streamagg.completions`` (legacy text completions).
 
 The core (models, converter, SSE decoder, fold, replay) imports without httpx; the app layer
 (``stream``, ``chat``, ``HTTPStatusError`` and their twins) is imported on first use.
@@ -73,8 +74,8 @@ _LAZY = {
 }
 
 
-# The dialect modules, loaded on first use of ``streamagg.responses`` / ``streamagg.anthropic``.
-_DIALECT_MODULES = frozenset({"responses", "anthropic"})
+# The dialect modules, loaded on first use (``streamagg.responses``...).
+_DIALECT_MODULES = frozenset({"responses", "anthropic", "gemini", "ollama", "completions"})
 
 
 def __getattr__(name: str) -> _typing.Any:

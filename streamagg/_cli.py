@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="streamagg",
         description=(
             "Fold, serve and record LLM streams: OpenAI-compatible chat completions, the "
-            "Responses API and Anthropic Messages (the dialect is detected from the stream)."
+            "Responses API, Anthropic Messages, Gemini, Ollama and legacy completions (the "
+            "dialect is detected from the stream)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"streamagg {__version__}")
@@ -59,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         help="print the recording's timings (OpenTelemetry-style names) instead of the response",
     )
 
-    p = commands.add_parser("serve", help="answer /v1/chat/completions with the recordings in DIR")
-    p.add_argument("dir", help="a folder of .sse recordings")
+    p = commands.add_parser(
+        "serve", help="answer each API's endpoint with the recordings in DIR (see README)"
+    )
+    p.add_argument("dir", help="a folder of recordings (.sse, .ndjson, .jsonl)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
     p.add_argument("--no-timing", action="store_true", help="send at once, not at recorded times")
@@ -152,9 +155,9 @@ def _serve(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise _UsageError(f"{args.dir} is not a folder")
-    names = sorted(p.stem for p in folder.glob("*.sse"))
+    names = sorted(p.stem for p in folder.iterdir() if p.suffix in _server.RECORDING_SUFFIXES)
     if not names:
-        raise _UsageError(f"{args.dir} holds no .sse recordings")
+        raise _UsageError(f"{args.dir} holds no recordings (.sse, .ndjson, .jsonl)")
     try:
         import uvicorn  # noqa: F401, PLC0415 - the optional extra: check early, fail clearly
     except ImportError:

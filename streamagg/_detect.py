@@ -1,18 +1,21 @@
 """Which dialect a recorded stream speaks, from its first events; and the folds by dialect.
 
-The rule (general, never by provider): the first event that names its dialect decides.
+The rule (general, never by provider): the first event (or line) that names its dialect decides.
 
 * An SSE event name or JSON ``type`` that starts with ``response.`` is the OpenAI Responses API.
 * ``message_start``, ``content_block_start``/``_delta``/``_stop``, ``message_delta``,
   ``message_stop`` and ``ping`` are Anthropic Messages.
-* A chunk with ``choices`` (or an ``object`` starting with ``chat.completion``) is a chat
-  completion.
+* A chunk with ``candidates``, ``promptFeedback`` or ``usageMetadata`` is Gemini.
+* A chunk whose ``object`` is ``text_completion``, or whose choices carry ``text`` and no
+  ``delta``, is a legacy completion; any other chunk with ``choices`` (or an ``object`` starting
+  with ``chat.completion``) is a chat completion.
+* A body of JSON lines whose first line has ``done`` and a ``message`` or ``response`` is
+  Ollama's NDJSON.
 * Events that say nothing (``error``, keep-alives, comments) are passed over. A stream that never
   decides (empty, or only errors) is a chat completion, the library's first dialect.
 
-A whole JSON body (a recorded non-streaming answer) decides the same way by its keys: ``object:
-"response"`` is a Responses API response, ``type: "message"`` an Anthropic message, anything else
-a chat completion (an error body included).
+A whole JSON body (a recorded non-streaming answer) decides by the same keys: ``object:
+"response"`` is a Responses API response, ``type: "message"`` an Anthropic message.
 
 ``Detector`` reads bytes incrementally (linear however they are split) and keeps them until it
 decides, so that they can then be given to the chosen fold's reader.
@@ -23,20 +26,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import _anthropic_models, _responses_models
+from . import (
+    _anthropic_models,
+    _completions_models,
+    _gemini_models,
+    _ollama_models,
+    _responses_models,
+)
 from ._anthropic_fold import MessagesAggregator
+from ._completions_fold import CompletionsAggregator
 from ._eventfold import decode_json
 from ._fold import Aggregator
+from ._gemini_fold import GeminiAggregator
 from ._ingest import Fold, StreamReader, body_is_json
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ContentDelta
+from ._ollama_fold import OllamaAggregator
 from ._replay import Source, iter_source
 from ._responses_fold import ResponsesAggregator
 from ._sse import SSEDecoder
 
 __all__ = [
     "DIALECTS",
-    "ENDPOINTS",
     "Detector",
     "detect_dialect",
     "make_fold",
@@ -49,9 +60,10 @@ DIALECTS: dict[str, Callable[..., Fold[Any]]] = {
     "chat": Aggregator,
     "responses": ResponsesAggregator,
     "anthropic": MessagesAggregator,
+    "gemini": GeminiAggregator,
+    "ollama": OllamaAggregator,
+    "completions": CompletionsAggregator,
 }
-#: The endpoint path (under ``/v1``) of each dialect.
-ENDPOINTS = {"chat": "/chat/completions", "responses": "/responses", "anthropic": "/messages"}
 
 _ANTHROPIC_EVENTS = frozenset(
     {
@@ -64,6 +76,7 @@ _ANTHROPIC_EVENTS = frozenset(
         "ping",
     }
 )
+_GEMINI_KEYS = frozenset({"candidates", "promptFeedback", "usageMetadata"})
 
 
 def _of_name(name: Any) -> str | None:
@@ -76,6 +89,33 @@ def _of_name(name: Any) -> str | None:
     return None
 
 
+def _of_choices(chunk: dict[str, Any]) -> str | None:
+    """Chat or legacy completions, by the object and the shape of the choices."""
+    kind = chunk.get("object")
+    if kind == "text_completion":
+        return "completions"
+    choices = chunk.get("choices")
+    if choices is None and not (kind.__class__ is str and kind.startswith("chat.completion")):
+        return None
+    if choices.__class__ is list and choices and choices[0].__class__ is dict:
+        first = choices[0]
+        if "text" in first and "delta" not in first and "message" not in first:
+            return "completions"
+    return "chat"
+
+
+def _of_chunk(chunk: dict[str, Any]) -> str | None:
+    """The dialect a streamed chunk (or line) names, if any."""
+    dialect = _of_name(chunk.get("type")) or _of_choices(chunk)
+    if dialect is not None:
+        return dialect
+    if not _GEMINI_KEYS.isdisjoint(chunk):
+        return "gemini"
+    if "done" in chunk and ("message" in chunk or "response" in chunk):
+        return "ollama"
+    return None
+
+
 def _of_event(name: str, data: str) -> str | None:
     dialect = _of_name(name)
     if dialect is not None:
@@ -84,29 +124,30 @@ def _of_event(name: str, data: str) -> str | None:
         chunk = decode_json(data)
     except (ValueError, RecursionError):
         return None
-    if chunk.__class__ is not dict:
-        return None
-    dialect = _of_name(chunk.get("type"))
-    if dialect is not None:
-        return dialect
-    kind = chunk.get("object")
-    if "choices" in chunk or (kind.__class__ is str and kind.startswith("chat.completion")):
-        return "chat"
-    return None
+    return _of_chunk(chunk) if chunk.__class__ is dict else None
 
 
-def _of_body(body: bytes) -> str:
+def _of_body(body: str) -> str:
+    """The dialect of a whole JSON body: an object, an array of chunks (Gemini without
+    ``alt=sse``), or JSON lines (Ollama)."""
     try:
-        data = decode_json(body.decode("utf-8-sig", "replace"))
+        data = decode_json(body)
     except (ValueError, RecursionError):
-        return "chat"
+        first = body.lstrip("\ufeff \t\r\n").split("\n", 1)[0]
+        try:
+            data = decode_json(first)
+        except (ValueError, RecursionError):
+            return "chat"
+        return "ollama" if data.__class__ is dict and _of_chunk(data) == "ollama" else "chat"
+    if data.__class__ is list and data and data[0].__class__ is dict:
+        data = data[0]
     if data.__class__ is not dict:
         return "chat"
     if data.get("object") == "response":
         return "responses"
     if data.get("type") == "message":
         return "anthropic"
-    return "chat"
+    return _of_chunk(data) or "chat"
 
 
 class Detector:
@@ -118,6 +159,7 @@ class Detector:
         self._json: bool | None = None
         self._decoder = SSEDecoder()
         self._head = b""
+        self._line: list[bytes] | None = []  # a JSON body's first line, until it ends
 
     def feed(self, data: bytes) -> str | None:
         """Read ``data``; the dialect once it is known (None: not yet)."""
@@ -131,7 +173,7 @@ class Detector:
                 return None
             data, self._head = self._head, b""
         if self._json:
-            return None  # a JSON body is judged whole, at the end
+            return self._first_line(data)
         for event in self._decoder.feed_raw(data):
             dialect = _of_event(event[0], event[1])
             if dialect is not None:
@@ -139,11 +181,30 @@ class Detector:
                 return dialect
         return None
 
+    def _first_line(self, data: bytes) -> str | None:
+        """A JSON body: its first line decides when it is a whole chunk (NDJSON); otherwise
+        the body is judged whole, at the end."""
+        if self._line is None:
+            return None
+        end = data.find(b"\n")
+        if end < 0:
+            self._line.append(data)
+            return None
+        line = b"".join([*self._line, data[:end]]).decode("utf-8-sig", "replace")
+        self._line = None
+        try:
+            chunk = decode_json(line)
+        except (ValueError, RecursionError):
+            return None  # a pretty-printed body
+        if chunk.__class__ is dict and _of_chunk(chunk) == "ollama":
+            self.dialect = "ollama"
+        return self.dialect
+
     def close(self) -> str:
         """The end of input: the dialect (a chat completion if nothing named one)."""
         if self.dialect is None:
             if self._json:
-                self.dialect = _of_body(b"".join(self.pieces))
+                self.dialect = _of_body(b"".join(self.pieces).decode("utf-8-sig", "replace"))
             else:
                 events = self._decoder.close_raw() if self._decoder.failure is None else []
                 found = (_of_event(e[0], e[1]) for e in events)
@@ -152,7 +213,7 @@ class Detector:
 
 
 def detect_dialect(data: bytes) -> str:
-    """The dialect of a whole recording: ``"chat"``, ``"responses"`` or ``"anthropic"``."""
+    """The dialect of a whole recording: one of ``DIALECTS``."""
     detector = Detector()
     return detector.feed(data) or detector.close()
 
@@ -162,12 +223,23 @@ def make_fold(dialect: str, limits: Limits = DEFAULT_LIMITS, strict: bool = True
     return DIALECTS[dialect](limits=limits, strict=strict)
 
 
+_TEXT_DELTAS = (
+    _responses_models.TextDelta,
+    _anthropic_models.TextDelta,
+    _ollama_models.TextDelta,
+)
+
+
 def output_text(delta: object) -> str | None:
-    """The output text a delta of any dialect adds (chat completions: choice 0's content)."""
+    """The output text a delta of any dialect adds (of the first choice or candidate)."""
     if isinstance(delta, ContentDelta):
         return delta.text if delta.choice == 0 else None
-    if isinstance(delta, (_responses_models.TextDelta, _anthropic_models.TextDelta)):
+    if isinstance(delta, _TEXT_DELTAS):
         return delta.text
+    if isinstance(delta, _gemini_models.TextDelta):
+        return delta.text if delta.candidate == 0 else None
+    if isinstance(delta, _completions_models.CompletionText):
+        return delta.text if delta.choice == 0 else None
     return None
 
 
@@ -176,10 +248,8 @@ def replay_any(
     *,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
-    on_deltas: Callable[[list[Any]], None] | None = None,
 ) -> tuple[str, Any]:
-    """Fold a recording of any dialect: ``(dialect, final object)``. ``on_deltas``, when given,
-    is called with the deltas of each piece as it is read (for output while reading)."""
+    """Fold a recording of any dialect: ``(dialect, final object)``."""
     detector = Detector()
     pieces = iter(iter_source(source))
     dialect: str | None = None
@@ -191,11 +261,7 @@ def replay_any(
         dialect = detector.close()
     reader = StreamReader(make_fold(dialect, limits, strict))
     for piece in _chain(detector.pieces, pieces):
-        out: list[Any] | None = [] if on_deltas is not None else None
-        done = reader.receive_data(piece, out)
-        if on_deltas is not None and out:
-            on_deltas(out)
-        if done:
+        if reader.receive_data(piece):
             break
     return dialect, reader.receive_eof()
 

@@ -310,7 +310,7 @@ class EventFold(FoldBase[R], Generic[R, D]):
         try:
             self._event(kind, event, out)
         except InvalidChunk as exc:
-            self._bad_input(f"{kind}: {exc}", event)
+            self._bad_input(f"{kind}: {exc}" if kind.__class__ is str else str(exc), event)
         except OverLimit as exc:
             raise self._over_limit(exc) from None
         if self._ended and self._errored:

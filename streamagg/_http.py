@@ -16,10 +16,11 @@ __all__ = ["STREAM_CONTENT_TYPES", "HTTPStatusError", "content_type_error", "med
 
 R = TypeVar("R")
 
-#: Media types a stream may arrive with: an event stream, or a stream (or a whole JSON answer)
-#: labelled ``application/json`` (some proxies relabel ``text/event-stream``). Which of the two
-#: the body really is, is decided from its bytes (``streamagg._ingest``).
-STREAM_CONTENT_TYPES = frozenset({"text/event-stream", "application/json"})
+#: Media types a stream may arrive with: an event stream, newline-delimited JSON (Ollama), or a
+#: stream (or a whole JSON answer) labelled ``application/json`` (some proxies relabel
+#: ``text/event-stream``). What the body really is, is decided from its bytes and the dialect
+#: (``streamagg._ingest``).
+STREAM_CONTENT_TYPES = frozenset({"text/event-stream", "application/json", "application/x-ndjson"})
 
 # How much of a non-JSON error body goes into the message.
 _SHOWN = 200
@@ -88,7 +89,7 @@ def content_type_error(response: httpx.Response, partial: R) -> ContentTypeError
     if media in STREAM_CONTENT_TYPES:
         return None
     return ContentTypeError(
-        f"expected an event stream (text/event-stream) or JSON, got "
+        f"expected an event stream (text/event-stream), NDJSON or JSON, got "
         f"{media or 'no content type'!r} with status {response.status_code}",
         content_type=media,
         partial=partial,

@@ -175,11 +175,16 @@ class StreamReader(Generic[R]):
 
     def _receive_lines(self, data: bytes, out: list[Any] | None) -> bool:
         receive = self.fold.receive
+        decoder: NDJSONDecoder = self._lines  # type: ignore[assignment]
         try:
-            lines = self._lines.feed(data)  # type: ignore[union-attr]
+            lines = decoder.feed(data)
         except LimitExceededError as exc:
             raise self._with_partial(exc) from None
-        return any(receive("message", line, out) for line in lines)
+        if any(receive("message", line, out) for line in lines):
+            return True
+        if decoder.failure is not None:  # a limit, past the lines folded above
+            raise self._with_partial(decoder.failure)
+        return False
 
     def _count(self, size: int) -> None:
         self._total += size

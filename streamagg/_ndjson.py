@@ -3,7 +3,8 @@
 The twin of ``SSEDecoder`` for NDJSON, with the same guarantees: bytes may be split anywhere
 (inside a line, a multi-byte character or a CRLF); lines end in LF or CRLF; blank lines are
 skipped; one leading BOM is dropped; a line longer than ``max_line`` characters raises
-``LimitExceededError`` as soon as it is that long, so a line that never ends cannot grow memory
+``LimitExceededError`` as soon as it is that long (after returning the lines before it, which
+the reader folds first: ``failure`` holds it), so a line that never ends cannot grow memory
 without bound. ``close()`` returns the last line if the input ended without its newline.
 """
 
@@ -20,7 +21,7 @@ __all__ = ["NDJSONDecoder"]
 class NDJSONDecoder:
     """Bytes in (``feed``), complete lines out; ``close()`` at the end of input."""
 
-    __slots__ = ("_decoder", "_first", "_max", "_pending", "_size")
+    __slots__ = ("_decoder", "_first", "_max", "_pending", "_size", "failure")
 
     def __init__(self, max_line: int = DEFAULT_LIMITS.max_event_size) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -28,9 +29,13 @@ class NDJSONDecoder:
         self._size = 0
         self._max = max_line
         self._first = True
+        #: The limit a line went past: raised by the next call, after the lines before it.
+        self.failure: LimitExceededError[None] | None = None
 
     def feed(self, data: bytes) -> list[str]:
         """The lines these bytes complete (without their line end; blank lines skipped)."""
+        if self.failure is not None:
+            raise self.failure
         text = self._decoder.decode(data)
         if not text:
             return []
@@ -38,11 +43,12 @@ class NDJSONDecoder:
             self._first = False
             if text[0] == "\ufeff":
                 text = text[1:]
+        limit = self._max
         if "\n" not in text:
             self._pending.append(text)
             self._size += len(text)
-            if self._size > self._max:
-                self._fail()
+            if self._size > limit:
+                raise self._fail()
             return []
         lines = text.split("\n")
         if self._pending:
@@ -50,7 +56,15 @@ class NDJSONDecoder:
         tail = lines.pop()
         self._pending = [tail] if tail else []
         self._size = len(tail)
-        if len(text) > self._max and any(len(line) > self._max for line in lines):
+        # Only the first line (with what was pending) or a read longer than the limit can hold
+        # a line past it.
+        if len(lines[0]) > limit or len(text) > limit:
+            for n, line in enumerate(lines):
+                if len(line) > limit:
+                    self._fail()
+                    lines = lines[:n]
+                    break
+        if self._size > limit:
             self._fail()
         return [line.removesuffix("\r") for line in lines if line and not line.isspace()]
 
@@ -62,10 +76,11 @@ class NDJSONDecoder:
         rest = rest.removesuffix("\r")
         return rest if rest and not rest.isspace() else None
 
-    def _fail(self) -> None:
-        raise LimitExceededError(
+    def _fail(self) -> LimitExceededError[None]:
+        self.failure = LimitExceededError(
             f"a line of the NDJSON stream is longer than max_event_size={self._max}",
             limit="max_event_size",
             value=self._max,
             partial=None,
         )
+        return self.failure

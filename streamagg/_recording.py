@@ -14,6 +14,7 @@ one part that does I/O) writes recordings in this format from live responses.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import time
@@ -43,9 +44,19 @@ _CR, _LF = 0x0D, 0x0A
 
 
 def content_type(recording: bytes) -> str:
-    """How to label a recording: a JSON body is a plain (non-streaming) answer; anything else
-    is an event stream (the rule of ``streamagg._ingest``)."""
-    return "application/json" if body_is_json(recording) else "text/event-stream"
+    """How to label a recording: JSON lines (more than one line, the first a whole object)
+    are an NDJSON stream; another JSON body is a plain (non-streaming) answer; anything else is
+    an event stream (the rule of ``streamagg._ingest``)."""
+    if not body_is_json(recording):
+        return "text/event-stream"
+    first, _, rest = recording.lstrip(b"\xef\xbb\xbf \t\r\n").partition(b"\n")
+    if rest.strip():
+        try:
+            json.loads(first)
+        except ValueError:
+            return "application/json"  # a pretty-printed body
+        return "application/x-ndjson"
+    return "application/json"
 
 
 def timing_line(seconds: float) -> bytes:

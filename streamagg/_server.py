@@ -3,13 +3,17 @@
 ``ReplayApp`` is a plain ASGI application (no framework); ``serve()`` runs it on uvicorn, the
 optional ``serve`` extra. Endpoints:
 
-* ``POST /v1/chat/completions``, ``POST /v1/responses`` (OpenAI Responses API) and
-  ``POST /v1/messages`` (Anthropic Messages), also without ``/v1``: the recording named by the
-  ``X-Streamagg-Recording`` header, else the one whose name is the request's ``model``, else the
-  next one in turn among the recordings of the endpoint's dialect (each recording's dialect is
-  detected from its content, see ``_detect``). With ``"stream": true`` it is sent at the
-  recorded timing (unless timing is off); without (the APIs' default) the recording is folded
-  and sent as the one JSON object a non-streaming call returns.
+* ``POST /v1/chat/completions``, ``/v1/responses`` (OpenAI Responses API), ``/v1/messages``
+  (Anthropic Messages), ``/v1/completions`` (legacy completions), also without ``/v1``;
+  ``/api/chat`` and ``/api/generate`` (Ollama); ``/v1beta/models/MODEL:streamGenerateContent``
+  and ``:generateContent`` (Gemini): the recording named by the ``X-Streamagg-Recording``
+  header, else the one whose name is the request's model, else the next one in turn among the
+  recordings of the endpoint's dialect (each recording's dialect is detected from its content,
+  see ``_detect``). When the request streams (``"stream": true``; Ollama unless
+  ``"stream": false``; Gemini's ``streamGenerateContent``, sent as SSE whatever ``alt`` says) the
+  recording is sent at the recorded timing (unless timing is off), Ollama's JSON lines one line
+  at a time; otherwise it is folded and sent as the one JSON object a non-streaming call
+  returns. Recordings are the folder's ``.sse``, ``.ndjson`` and ``.jsonl`` files.
 * ``GET /v1/models``: the recordings, as models.
 
 Each request runs in its own task (concurrent clients), and a client that disconnects stops its
@@ -24,6 +28,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ._convert import to_dict
-from ._detect import ENDPOINTS, detect_dialect, replay_any
+from ._detect import DIALECTS, detect_dialect, replay_any
 from ._errors import StreamError
 from ._recording import content_type, paced, timed_segments
 
@@ -53,10 +58,19 @@ HEADER_TIMEOUT = 10.0
 #: Connections served at once; more are answered 503 by uvicorn.
 MAX_CONNECTIONS = 512
 _LOG_EVERY = 60.0
-# Each endpoint's path, with and without /v1, to its dialect.
+# Each endpoint's path (with and without /v1) to its dialect.
 _ROUTES = {
-    prefix + suffix: dialect for dialect, suffix in ENDPOINTS.items() for prefix in ("/v1", "")
+    **{p + "/chat/completions": "chat" for p in ("/v1", "")},
+    **{p + "/responses": "responses" for p in ("/v1", "")},
+    **{p + "/messages": "anthropic" for p in ("/v1", "")},
+    **{p + "/completions": "completions" for p in ("/v1", "")},
+    "/api/chat": "ollama",
+    "/api/generate": "ollama",
 }
+# Gemini names the model and whether to stream in the path.
+_GEMINI = re.compile(r"(?:/v1beta|/v1)?/models/([^/:]+):(streamGenerateContent|generateContent)")
+#: The file endings of recordings (event streams, and Ollama's JSON lines).
+RECORDING_SUFFIXES = (".sse", ".ndjson", ".jsonl")
 
 
 async def _json(send: Send, status: int, body: Any) -> None:
@@ -87,7 +101,7 @@ class ReplayApp:
         self.delay = delay
         self.max_body = max_body
         self.body_timeout = body_timeout
-        self._turns = {dialect: itertools.count() for dialect in ENDPOINTS}
+        self._turns = {dialect: itertools.count() for dialect in DIALECTS}
         self._dialects: dict[tuple[Path, float], str] = {}
 
     def dialect(self, path: Path) -> str:
@@ -100,7 +114,8 @@ class ReplayApp:
 
     def recordings(self) -> dict[str, Path]:
         """The recordings by name, read from the folder at each request (new files count)."""
-        return {p.stem: p for p in sorted(self.directory.glob("*.sse"))}
+        paths = sorted(p for p in self.directory.iterdir() if p.suffix in RECORDING_SUFFIXES)
+        return {p.stem: p for p in paths}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -112,11 +127,17 @@ class ReplayApp:
             return
         method, path = scope["method"], scope["path"].rstrip("/")
         dialect = _ROUTES.get(path)
+        gemini = _GEMINI.fullmatch(path)
+        route: tuple[str, str | None, bool | None] | None = None
         if dialect is not None:
+            route = (dialect, None, None)
+        elif gemini is not None:
+            route = ("gemini", gemini[1], gemini[2] == "streamGenerateContent")
+        if route is not None:
             if method != "POST":
                 await _error(send, 405, "use POST", "invalid_request_error")
                 return
-            await self._call(dialect, scope, receive, send)
+            await self._call(route, scope, receive, send)
         elif path in ("/v1/models", "/models") and method == "GET":
             names = self.recordings()
             data = [{"id": n, "object": "model", "owned_by": "streamagg"} for n in names]
@@ -149,7 +170,16 @@ class ReplayApp:
             if not message.get("more_body"):
                 return b"".join(pieces)
 
-    async def _call(self, dialect: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call(
+        self,
+        route: tuple[str, str | None, bool | None],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Answer a call of ``route``: (the dialect, the model its path names, whether its
+        path asks for a stream)."""
+        dialect, path_model, path_stream = route
         body = await self._read_body(receive, send)
         if body is None:
             return
@@ -163,7 +193,7 @@ class ReplayApp:
             return
         headers = dict(scope.get("headers") or [])
         wanted = headers.get(RECORDING_HEADER.encode(), b"").decode("latin-1")
-        path = self._choose(dialect, wanted, payload.get("model"))
+        path = self._choose(dialect, wanted, path_model or payload.get("model"))
         if path is None:
             if wanted:
                 what = f"no recording named {wanted!r}"
@@ -171,15 +201,22 @@ class ReplayApp:
                 what = f"no recordings of the {dialect} dialect to serve"
             await _error(send, 404, what, "not_found")
             return
-        if payload.get("stream") is True:
+        if path_stream is not None:
+            streaming = path_stream  # Gemini: by the method in the path
+        elif dialect == "ollama":
+            streaming = payload.get("stream") is not False  # Ollama streams by default
+        else:
+            streaming = payload.get("stream") is True  # the others' default is one object
+        if streaming:
             await self._stream(receive, send, path)
-        else:  # no "stream" key: the APIs' default is one JSON object
+        else:
             await self._whole(send, path)
 
     def _choose(self, dialect: str, wanted: str, model: Any) -> Path | None:
         recordings = self.recordings()
         if wanted:
-            return recordings.get(wanted.removesuffix(".sse"))
+            name = Path(wanted)
+            return recordings.get(name.stem if name.suffix in RECORDING_SUFFIXES else wanted)
         if isinstance(model, str) and model in recordings:
             return recordings[model]
         names = [name for name, path in recordings.items() if self.dialect(path) == dialect]
@@ -208,7 +245,13 @@ class ReplayApp:
 
         watcher = asyncio.ensure_future(watch())
         try:
-            for wait, piece in paced(timed_segments(data), timing=self.timing, delay=self.delay):
+            if content_type(data) == "application/x-ndjson":
+                segments: list[tuple[float | None, bytes]] = [
+                    (None, line) for line in data.splitlines(keepends=True)
+                ]
+            else:
+                segments = timed_segments(data)
+            for wait, piece in paced(segments, timing=self.timing, delay=self.delay):
                 if wait:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(gone.wait(), wait)

@@ -7,14 +7,23 @@ import itertools
 import json
 from base64 import b64decode, b64encode
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._anthropic_models import Message as AnthropicMessage
+from ._completions_models import Completion
 from ._convert import converter, from_dict
+from ._gemini_models import GenerateContentResponse
 from ._models import Audio, ChatCompletionResponse, Choice, FunctionCall, Logprobs, Message
+from ._ollama_models import OllamaResponse
 from ._recording import timing_line
 from ._responses_models import Response
-from ._synthesize_dialects import anthropic_events, responses_events
+from ._synthesize_dialects import (
+    anthropic_events,
+    completion_chunks,
+    gemini_chunks,
+    ollama_lines,
+    responses_events,
+)
 
 __all__ = ["synthesize", "synthesize_chunks"]
 
@@ -154,21 +163,41 @@ def synthesize_chunks(
     return chunks
 
 
+#: Anything ``synthesize`` streams: a final object of any dialect (or a chat response's dict).
+Synthesizable: TypeAlias = (
+    ChatCompletionResponse
+    | Response
+    | AnthropicMessage
+    | GenerateContentResponse
+    | OllamaResponse
+    | Completion
+    | Mapping[str, Any]
+)
+
+
 def synthesize(
-    response: ChatCompletionResponse | Response | AnthropicMessage | Mapping[str, Any],
+    response: Synthesizable,
     *,
     chunk_size: int = 4,
     include_usage: bool = True,
     interval: float | None = None,
 ) -> bytes:
-    """A realistic event stream (SSE bytes) for a final object, in its API's dialect.
+    """A realistic stream (bytes) for a final object, in its API's own dialect and framing.
 
     A ``ChatCompletionResponse`` (or its dict) gives ``chat.completion.chunk`` events ending in
-    ``data: [DONE]``; a Responses API ``Response`` gives the ``response.*`` events; an Anthropic
-    ``Message`` gives ``message_start`` … ``message_stop``. ``replay(synthesize(r)) == r`` with
-    the dialect's ``replay``. With ``interval``, each event is preceded by a timing line
-    (``: t=...``), ``interval`` seconds apart, so ``ReplayTransport(timing=True)`` paces it.
+    ``data: [DONE]``; a Responses API ``Response`` the ``response.*`` events; an Anthropic
+    ``Message`` ``message_start`` … ``message_stop``; a Gemini ``GenerateContentResponse`` its
+    chunks (CRLF-framed, as Gemini sends them); an ``OllamaResponse`` JSON lines; a legacy
+    ``Completion`` its chunks and ``[DONE]``. ``replay(synthesize(r)) == r`` with the dialect's
+    ``replay``. With ``interval``, each event is preceded by a timing line (``: t=...``),
+    ``interval`` seconds apart, so ``ReplayTransport(timing=True)`` paces it (not for Ollama's
+    JSON lines, which have no comments: ``ValueError``).
     """
+    if isinstance(response, OllamaResponse):
+        if interval is not None:
+            raise ValueError("JSON lines have no timing lines: use interval=None for Ollama")
+        lines = ollama_lines(response, chunk_size)
+        return b"".join(_compact(line) + b"\n" for line in lines)
     if isinstance(response, (Response, AnthropicMessage)):
         typed = (
             responses_events(response, chunk_size)
@@ -176,6 +205,11 @@ def synthesize(
             else anthropic_events(response, chunk_size)
         )
         events = [b"event: " + e["type"].encode() + b"\n" + _data(e) for e in typed]
+    elif isinstance(response, GenerateContentResponse):
+        events = [_data(c, b"\r\n\r\n") for c in gemini_chunks(response, chunk_size)]
+    elif isinstance(response, Completion):
+        events = [_data(c) for c in completion_chunks(response, chunk_size)]
+        events.append(b"data: [DONE]\n\n")
     else:
         chunks = synthesize_chunks(response, chunk_size=chunk_size, include_usage=include_usage)
         events = [_data(c) for c in chunks]
@@ -185,7 +219,9 @@ def synthesize(
     return b"".join(timing_line(n * interval) + e for n, e in enumerate(events, 1))
 
 
-def _data(event: Mapping[str, Any]) -> bytes:
-    return (
-        b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
-    )
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _data(event: Any, end: bytes = b"\n\n") -> bytes:
+    return b"data: " + _compact(event) + end

@@ -1,4 +1,4 @@
-"""Realistic event streams for the final objects of the Responses API and Anthropic Messages.
+"""Realistic streams for the final objects of the dialects other than chat completions.
 
 Each event list is what the API itself sends, in its order: the start of the object, each item
 or block started, its strings in ``chunk_size`` pieces, finished, and the end. Folding the
@@ -8,14 +8,24 @@ replays as the ``UpstreamError`` whose partial it is).
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 from ._anthropic_models import ContentBlock, Message
+from ._completions_models import Completion
 from ._convert import converter
+from ._gemini_models import GenerateContentResponse
+from ._ollama_models import OllamaResponse
 from ._responses_models import Response
 
-__all__ = ["anthropic_events", "responses_events"]
+__all__ = [
+    "anthropic_events",
+    "completion_chunks",
+    "gemini_chunks",
+    "ollama_lines",
+    "responses_events",
+]
 
 Event = dict[str, Any]
 
@@ -162,3 +172,129 @@ def anthropic_events(message: Message, chunk_size: int = 4) -> list[Event]:
     events.append({"type": "message_delta", "delta": delta, "usage": end_usage})
     events.append({"type": "message_stop"})
     return events
+
+
+# -- Gemini ------------------------------------------------------------------------------------
+
+
+def gemini_chunks(response: GenerateContentResponse, chunk_size: int = 4) -> list[Event]:
+    """The chunks of a Gemini stream for ``response``: each text part in pieces (its
+    ``thoughtSignature`` on its first piece), other parts whole, candidates interleaved, the
+    finish reason and the top-level keys (usage included, as Gemini repeats it) on the last."""
+    final: Event = converter.unstructure(response)
+    top = {k: v for k, v in final.items() if k != "candidates"}
+    per_candidate: list[list[Event]] = []
+    for candidate in final.get("candidates") or ():
+        entries: list[Event] = []
+        content = candidate.get("content") or {}
+        role = content.get("role")
+        for part in content.get("parts") or ():
+            text = part.get("text")
+            if isinstance(text, str) and set(part) <= {"text", "thought", "thoughtSignature"}:
+                pieces = _pieces(text, chunk_size) or [""]
+                for n, piece in enumerate(pieces):
+                    entry = {**part, "text": piece} if n == 0 else {"text": piece}
+                    if part.get("thought") and n:
+                        entry["thought"] = True
+                    entries.append(entry)
+            else:
+                entries.append(part)
+        rest = {k: v for k, v in candidate.items() if k != "content"}
+        chunks: list[Event] = []
+        for part in entries:
+            chunk_content: Event = {"parts": [part]}
+            if role is not None:
+                chunk_content["role"] = role
+            chunks.append({"content": chunk_content, **_index_of(rest)})
+        if chunks:
+            chunks[-1].update(rest)
+        else:
+            chunks.append(rest)
+        per_candidate.append(chunks)
+    events: list[Event] = [
+        {"candidates": [c for c in row if c is not None]}
+        for row in itertools.zip_longest(*per_candidate)
+    ]
+    if not events:
+        events.append({})
+    events[-1].update(top)
+    return events
+
+
+def _index_of(candidate: Event) -> Event:
+    return {"index": candidate["index"]} if "index" in candidate else {}
+
+
+# -- Ollama ------------------------------------------------------------------------------------
+
+
+def ollama_lines(response: OllamaResponse, chunk_size: int = 4) -> list[Event]:
+    """The lines of an Ollama stream for ``response``: thinking then text in pieces, each tool
+    call whole, then the ``done: true`` line with the timings and counts."""
+    final: Event = converter.unstructure(response)
+    head: Event = {k: final[k] for k in ("model", "created_at") if k in final}
+    message = final.get("message")
+    chat = isinstance(message, dict)
+    source: Event = message if chat else final  # type: ignore[assignment]
+    text_key = "content" if chat else "response"
+    base = {k: v for k, v in source.items() if k not in (text_key, "thinking", "tool_calls")}
+    if not chat:
+        base = {}
+    shares: list[Event] = [
+        {text_key: "", "thinking": p} for p in _pieces(source.get("thinking") or "", chunk_size)
+    ]
+    shares += [{text_key: p} for p in _pieces(source.get(text_key) or "", chunk_size)]
+    shares += [{text_key: "", "tool_calls": [c]} for c in source.get("tool_calls") or ()]
+    ending: Event = {text_key: ""}
+    if "thinking" in source:
+        ending["thinking"] = ""
+    if chat:
+        lines = [{**head, "message": {**base, **share}, "done": False} for share in shares]
+        lines.append({**final, "message": {**base, **ending}})
+    else:
+        lines = [{**head, **share, "done": False} for share in shares]
+        lines.append({**final, **ending})
+    return lines
+
+
+# -- legacy completions ------------------------------------------------------------------------
+
+
+def completion_chunks(completion: Completion, chunk_size: int = 4) -> list[Event]:
+    """The chunks of a legacy completions stream: each choice's text in pieces (logprob arrays
+    spread over them), its finish reason on its last chunk, then a usage-only chunk."""
+    final: Event = converter.unstructure(completion)
+    keys = ("id", "object", "created", "model", "system_fingerprint")
+    head: Event = {k: final[k] for k in keys if k in final}
+    per_choice: list[list[Event]] = []
+    for choice in final.get("choices") or ():
+        pieces = _pieces(choice.get("text") or "", chunk_size) or [""]
+        logprobs = choice.get("logprobs")
+        rest = {k: v for k, v in choice.items() if k not in ("text", "logprobs")}
+        entries = []
+        for n, piece in enumerate(pieces):
+            entry: Event = {"text": piece, "index": choice.get("index", 0)}
+            entry["logprobs"] = _logprob_share(logprobs, n, len(pieces))
+            entry["finish_reason"] = None
+            entries.append(entry)
+        entries[-1].update(rest)
+        per_choice.append(entries)
+    chunks = [
+        {**head, "choices": [e for e in row if e is not None]}
+        for row in itertools.zip_longest(*per_choice)
+    ]
+    if "usage" in final:
+        chunks.append({**head, "choices": [], "usage": final["usage"]})
+    return chunks or [{**head, "choices": []}]
+
+
+def _logprob_share(logprobs: Any, n: int, count: int) -> Any:
+    """The ``n``-th of ``count`` shares of a choice's logprob arrays (other keys on the first)."""
+    if not isinstance(logprobs, dict):
+        return None if n else logprobs
+    share: Event = {} if n else {k: v for k, v in logprobs.items() if not isinstance(v, list)}
+    for key, values in logprobs.items():
+        if isinstance(values, list):
+            per = -(-len(values) // count)
+            share[key] = values[n * per : (n + 1) * per]
+    return share

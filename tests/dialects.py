@@ -13,23 +13,41 @@ from pathlib import Path
 from typing import Any
 
 import streamagg
-from streamagg import anthropic, responses
+from streamagg import anthropic, completions, gemini, ollama, responses
 
 from .helpers import STREAMS
 
-#: Each dialect's folder of recordings and its ``replay``.
-DIALECTS: dict[str, Callable[..., Any]] = {
-    "responses": responses.replay,
-    "anthropic": anthropic.replay,
+#: Each dialect's module (its folder of recordings has its name).
+MODULES: dict[str, Any] = {
+    "responses": responses,
+    "anthropic": anthropic,
+    "gemini": gemini,
+    "ollama": ollama,
+    "completions": completions,
 }
+#: Each dialect's ``replay``.
+DIALECTS: dict[str, Callable[..., Any]] = {d: m.replay for d, m in MODULES.items()}
+#: The file ending of each dialect's recordings.
+SUFFIX = {"ollama": ".ndjson"}
 #: (dialect, name) of every recording.
 RECORDINGS = sorted(
-    (dialect, p.stem) for dialect in DIALECTS for p in (STREAMS / dialect).glob("*.sse")
+    (dialect, p.stem)
+    for dialect in DIALECTS
+    for p in (STREAMS / dialect).glob("*" + SUFFIX.get(dialect, ".sse"))
 )
 
 
-def path(dialect: str, name: str, suffix: str = ".sse") -> Path:
-    return STREAMS / dialect / f"{name}{suffix}"
+def path(dialect: str, name: str, suffix: str | None = None) -> Path:
+    return STREAMS / dialect / f"{name}{suffix or SUFFIX.get(dialect, '.sse')}"
+
+
+def events_of(dialect: str, name: str) -> list[dict[str, Any]]:
+    """The parsed events of a recording (its ``data:`` lines, or its JSON lines)."""
+    lines = path(dialect, name).read_text().split("\n")  # not str.splitlines: U+2028 in JSON
+    if dialect == "ollama":
+        return [json.loads(line) for line in lines if line.strip()]
+    datas = [line[5:].strip() for line in lines if line.startswith("data:")]
+    return [json.loads(data) for data in datas if data != "[DONE]"]
 
 
 def normalize(value: Any) -> Any:
@@ -60,7 +78,7 @@ def expected(dialect: str, name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path(dialect, name, ".expected.json").read_text())
     if "partial" in data and "error" in data:
         return {"error": data["error"], "object": normalize(data["partial"])}
-    if data.get("status") == "failed":
+    if data.get("status") == "failed" and data.get("object") == "response":
         return {"error": data.get("error"), "object": normalize(data)}
     return {"object": normalize(data)}
 

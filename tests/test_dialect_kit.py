@@ -25,7 +25,7 @@ from streamagg._detect import Detector, detect_dialect
 from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
 from streamagg.testing import ReplayTransport, StreamCassette, synthesize
 
-from .dialects import RECORDINGS, path
+from .dialects import MODULES, RECORDINGS, path
 from .helpers import STREAMS
 
 TEXT = path("responses", "pydantic-ai__gpt4o-text")
@@ -37,9 +37,8 @@ CHAT = STREAMS / "openai-python__plain-content.sse"
 
 def folded(dialect: str, source: Any) -> Any:
     """The object a recording folds to (the partial, for one that ends in an error)."""
-    module = responses if dialect == "responses" else anthropic
     try:
-        return module.replay(source)
+        return MODULES[dialect].replay(source)
     except streamagg.UpstreamError as exc:
         return exc.partial
 
