@@ -121,10 +121,11 @@ class _Part(Streamed):
 class _Candidate:
     """A candidate: its keys, its role, its parts."""
 
-    __slots__ = ("citations", "data", "indexed", "parts", "role")
+    __slots__ = ("citations", "data", "indexed", "parts", "parts_sent", "role")
 
     def __init__(self) -> None:
         self.indexed = False  # whether the stream named its index (else it is left out)
+        self.parts_sent = False  # whether a content had a parts list (even empty)
         self.data: dict[str, Any] = {}
         self.role: Any = None
         self.parts: list[_Part] = []
@@ -133,7 +134,7 @@ class _Candidate:
     def build(self, index: int) -> dict[str, Any]:
         data = dict(self.data)
         content: dict[str, Any] = {}
-        if self.parts:
+        if self.parts or self.parts_sent:
             content["parts"] = [_built_part(part) for part in self.parts]
         if self.role is not None:
             content["role"] = self.role
@@ -264,6 +265,7 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
             return
         if parts.__class__ is not list:
             raise InvalidChunk("content.parts", "a list", parts)
+        candidate.parts_sent = True
         for part in parts:
             if part.__class__ is not dict:
                 raise InvalidChunk("content.parts[]", "an object", part)

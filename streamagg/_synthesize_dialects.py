@@ -206,10 +206,9 @@ def gemini_chunks(response: GenerateContentResponse, chunk_size: int = 4) -> lis
             if role is not None:
                 chunk_content["role"] = role
             chunks.append({"content": chunk_content, **_index_of(rest)})
-        if chunks:
-            chunks[-1].update(rest)
-        else:
-            chunks.append(rest)
+        if not chunks:  # no parts: the content as it is, if any
+            chunks.append({"content": content} if "content" in candidate else {})
+        chunks[-1].update(rest)
         per_candidate.append(chunks)
     events: list[Event] = [
         {"candidates": [c for c in row if c is not None]}

@@ -222,7 +222,7 @@ def test_serve_usage_errors(
     assert main(["serve", str(tmp_path / "nope")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert main(["serve", str(tmp_path)]) == 2
-    assert "no .sse recordings" in capsys.readouterr().err
+    assert "holds no recordings" in capsys.readouterr().err
     (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "uvicorn", None)

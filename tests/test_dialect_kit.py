@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import streamagg
-from streamagg import anthropic, responses
+from streamagg import anthropic, completions, gemini, ollama, responses
 from streamagg._cli import main
 from streamagg._detect import Detector, detect_dialect
 from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
@@ -33,6 +33,12 @@ REASONING = path("responses", "pydantic-ai__reasoning-summary-4-parts-then-text"
 MESSAGE = path("anthropic", "anthropic-sdk-python__claude3-opus-text-with-ping")
 TOOL_MESSAGE = path("anthropic", "anthropic-sdk-python__sonnet4-text-then-tool-use")
 CHAT = STREAMS / "openai-python__plain-content.sse"
+GEMINI = path("gemini", "pydantic-ai__gemini25-thought-summaries-then-text-with-signature")
+OLLAMA = path("ollama", "dotnet-extensions__llama31-chat-done-reason-length")
+GENERATE = path("ollama", "ollama-bash-lib__gpt-oss-120b-generate-thinking-field")
+COMPLETION = path(
+    "completions", "langstream__azure-gpt35-instruct-logprobs-length-then-empty-chunk"
+)
 
 
 def folded(dialect: str, source: Any) -> Any:
@@ -207,7 +213,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A replay server over a folder of chat, Responses and Anthropic recordings."""
     pytest.importorskip("uvicorn")
     folder = tmp_path_factory.mktemp("mixed")
-    for source in (CHAT, TEXT, REASONING, MESSAGE, TOOL_MESSAGE):
+    for source in (
+        CHAT,
+        TEXT,
+        REASONING,
+        MESSAGE,
+        TOOL_MESSAGE,
+        GEMINI,
+        OLLAMA,
+        GENERATE,
+        COMPLETION,
+    ):
         shutil.copy(source, folder / source.name)
     sock = bind("127.0.0.1", 0)
     server = make_server(ReplayApp(folder, timing=False))
@@ -267,6 +283,74 @@ def test_the_sdks_talk_to_serve(served: str) -> None:
     }
 
 
+def test_serve_answers_gemini_paths(served: str) -> None:
+    """Gemini's model and method are in the path: ``:streamGenerateContent`` streams (SSE),
+    ``:generateContent`` answers the folded JSON; the app helper reads the stream."""
+    base = served.removesuffix("/v1") + "/v1beta/models/" + GEMINI.stem
+    with httpx.Client() as client:
+        whole = client.post(base + ":generateContent", json={"contents": []})
+        assert gemini.from_dict(whole.json()) == gemini.replay(GEMINI)
+        with gemini.create(client, base, {"contents": []}, api_key="k") as s:
+            assert s.finish() == gemini.replay(GEMINI)
+            assert s.http_response.headers["content-type"] == "text/event-stream"
+
+
+def test_serve_answers_ollama_line_by_line(served: str) -> None:
+    """``/api/chat`` and ``/api/generate`` stream NDJSON by default, one line at a time, and
+    answer the folded JSON with ``"stream": false``."""
+    root = served.removesuffix("/v1")
+    with httpx.Client() as client:
+        with ollama.create(client, root, {"model": OLLAMA.stem}) as s:
+            deltas = list(s)
+            assert s.response == ollama.replay(OLLAMA)
+            assert s.http_response.headers["content-type"] == "application/x-ndjson"
+        assert len(deltas) >= 10
+        with ollama.generate(client, root, {"model": GENERATE.stem}) as s:
+            assert s.finish() == ollama.replay(GENERATE)
+        whole = client.post(root + "/api/chat", json={"model": OLLAMA.stem, "stream": False})
+        assert ollama.from_dict(whole.json()) == ollama.replay(OLLAMA)
+
+
+def test_serve_answers_legacy_completions(served: str) -> None:
+    """``/v1/completions`` answers from the legacy completion recordings."""
+    with httpx.Client() as client, completions.create(client, served, {"prompt": "x"}) as s:
+        assert s.finish() == completions.replay(COMPLETION)
+
+
+def test_requests_are_built_for_gemini_ollama_and_completions() -> None:
+    """Each ``create`` calls its API's endpoint its way: Gemini's method and ``alt=sse`` in the
+    URL with ``x-goog-api-key`` and no ``stream`` key; Ollama's ``/api/chat`` and
+    ``/api/generate``; legacy completions with ``stream_options``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"", headers={"content-type": "text/event-stream"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        streams: list[Any] = [
+            gemini.create(client, "https://g.test/v1beta/models/m", {"contents": []}, api_key="g"),
+            ollama.create(client, "http://o.test", {"model": "m"}),
+            ollama.generate(client, "http://o.test", {"model": "m"}),
+            completions.create(client, "https://c.test/v1", {"prompt": "p"}, api_key="c"),
+        ]
+        for opened in streams:
+            with opened, pytest.raises(streamagg.IncompleteStreamError):
+                opened.finish()
+    first, chat, generate, legacy = seen
+    assert str(first.url) == "https://g.test/v1beta/models/m:streamGenerateContent?alt=sse"
+    assert first.headers["x-goog-api-key"] == "g"
+    assert json.loads(first.content) == {"contents": []}
+    assert (chat.url.path, generate.url.path) == ("/api/chat", "/api/generate")
+    assert json.loads(chat.content) == {"model": "m", "stream": True}
+    assert legacy.url.path == "/v1/completions"
+    assert json.loads(legacy.content) == {
+        "prompt": "p",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
 def test_serve_says_when_a_dialect_has_no_recordings(tmp_path: Path) -> None:
     """An endpoint whose dialect has no recording answers 404 saying so."""
     shutil.copy(CHAT, tmp_path / CHAT.name)
@@ -285,13 +369,13 @@ def test_serve_says_when_a_dialect_has_no_recordings(tmp_path: Path) -> None:
 # -- the CLI -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", [TEXT, MESSAGE])
+@pytest.mark.parametrize("source", [TEXT, MESSAGE, GEMINI, OLLAMA, GENERATE, COMPLETION])
 def test_cli_replay_detects_the_dialect(
     source: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``streamagg replay`` prints each dialect's own object; ``--text`` its output text; from a
     file and from stdin alike."""
-    dialect = "responses" if source.parent.name == "responses" else "anthropic"
+    dialect = source.parent.name
     want = streamagg.to_dict(folded(dialect, source))
     assert main(["replay", str(source)]) == 0
     assert json.loads(capsys.readouterr().out) == want
@@ -323,3 +407,92 @@ def test_cli_stats_and_partial_for_a_dialect(
     captured = capsys.readouterr()
     assert "UpstreamError" in captured.err
     assert json.loads(captured.out)["status"] == "failed"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.tuples(texts, st.booleans()), max_size=5),
+    call=st.booleans(),
+    size=st.integers(1, 9),
+)
+def test_property_gemini_synthesize_round_trips(
+    texts: list[tuple[str, bool]], call: bool, size: int
+) -> None:
+    """Text parts (alternating thought flags, so the fold keeps them apart), signatures and a
+    function call stream and fold back to the same response at any piece size."""
+    parts: list[dict[str, Any]] = []
+    for n, (text, signed) in enumerate(texts):
+        part: dict[str, Any] = {"text": text}
+        if n % 2:
+            part["thought"] = True
+        if signed:
+            part["thoughtSignature"] = f"sig{n}"
+        parts.append(part)
+    if call:
+        parts.append({"functionCall": {"name": "f", "args": {"a": 1}}})
+    candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+    response = gemini.from_dict(
+        {"candidates": [candidate], "usageMetadata": {"totalTokenCount": 4}}
+    )
+    assert gemini.replay(synthesize(response, chunk_size=size)) == response
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    thinking=st.one_of(st.none(), texts),
+    content=texts,
+    calls=st.integers(0, 3),
+    size=st.integers(1, 9),
+    chat=st.booleans(),
+)
+def test_property_ollama_synthesize_round_trips(
+    thinking: str | None, content: str, calls: int, size: int, chat: bool
+) -> None:
+    """Any chat or generate answer (thinking, text, whole tool calls) streams as JSON lines and
+    folds back to itself, split anywhere."""
+    final = {"model": "m", "created_at": "t", "done": True, "done_reason": "stop", "eval_count": 3}
+    if chat:
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if thinking is not None:
+            message["thinking"] = thinking
+        if calls:
+            message["tool_calls"] = [
+                {"function": {"name": f"f{n}", "arguments": {}}} for n in range(calls)
+            ]
+        data = {**final, "message": message}
+    else:
+        data = {**final, "response": content}
+        if thinking is not None:
+            data["thinking"] = thinking
+    response = ollama.from_dict(data)
+    raw = synthesize(response, chunk_size=size)
+    assert ollama.replay(raw) == response
+    assert ollama.replay([raw[: len(raw) // 3], raw[len(raw) // 3 :]]) == response
+
+
+@settings(max_examples=60, deadline=None)
+@given(choices=st.lists(texts, min_size=1, max_size=3), size=st.integers(1, 9))
+def test_property_completions_synthesize_round_trips(choices: list[str], size: int) -> None:
+    """Any completion (n choices, logprob arrays, usage) streams and folds back to itself."""
+    entries = []
+    for n, text in enumerate(choices):
+        tokens = list(text)
+        logprobs = {
+            "tokens": tokens,
+            "token_logprobs": [-0.1] * len(tokens),
+            "top_logprobs": [{t: -0.1} for t in tokens],
+            "text_offset": list(range(len(tokens))),
+        }
+        entries.append({"text": text, "index": n, "logprobs": logprobs, "finish_reason": "length"})
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    completion = completions.from_dict(
+        {
+            "id": "c",
+            "object": "text_completion",
+            "created": 1,
+            "model": "m",
+            "choices": entries,
+            "usage": usage,
+        }
+    )
+    assert completions.replay(synthesize(completion, chunk_size=size)) == completion
