@@ -10,7 +10,8 @@ most 2x the floor. ``replay`` itself decodes with ``json.JSONDecoder().decode``,
 behind ``json.loads`` without its per-call argument checks; the ``decode`` column shows that
 stricter floor too, and the ratio against it. ``long-text-20k`` is 20,000 text chunks, to show
 that the cost of a chunk does not grow with the length of the response. Rows named
-``responses: …`` and ``anthropic: …`` are the other dialects (recordings, and 20,000-delta
+``responses: …``, ``anthropic: …``, ``gemini: …``, ``ollama: …`` and ``completions: …`` are the
+other dialects (recordings, and 20,000-delta
 synthesized streams), folded by their own ``replay``: the target for them is the same ratio to
 the floor.
 
@@ -32,7 +33,7 @@ from typing import Any
 import httpx
 
 import streamagg
-from streamagg import anthropic, responses
+from streamagg import anthropic, completions, gemini, ollama, responses
 from streamagg.testing import synthesize
 
 STREAMS = Path(__file__).resolve().parent.parent / "tests" / "streams"
@@ -45,11 +46,28 @@ CASES = {
     "responses: reasoning": "responses/pydantic-ai__reasoning-summary-4-parts-then-text.sse",
     "responses: lmstudio": "responses/vercel-ai__lmstudio-function-call.sse",
     "anthropic: web search": "anthropic/llm-anthropic__opus41-web-search-citations.sse",
+    "gemini: thoughts": (
+        "gemini/pydantic-ai__gemini25-thought-summaries-then-text-with-signature.sse"
+    ),
+    "ollama: chat": "ollama/dotnet-extensions__llama31-chat-done-reason-length.ndjson",
+    "completions: logprobs": (
+        "completions/langstream__azure-gpt35-instruct-logprobs-length-then-empty-chunk.sse"
+    ),
 }
 # Each dialect's replay and stream(), by the first word of a case's name.
 REPLAY: dict[str, Callable[[bytes], object]] = {
     "responses": responses.replay,
     "anthropic": anthropic.replay,
+    "gemini": gemini.replay,
+    "ollama": ollama.replay,
+    "completions": completions.replay,
+}
+STREAM: dict[str, Callable[..., Any]] = {
+    "responses": responses.stream,
+    "anthropic": anthropic.stream,
+    "gemini": gemini.stream,
+    "ollama": ollama.stream,
+    "completions": completions.stream,
 }
 
 
@@ -59,20 +77,30 @@ def dialect_of(name: str) -> str:
 
 
 def long_dialect_stream(dialect: str, chunks: int) -> bytes:
-    """A Responses API or Anthropic stream of ``chunks`` text deltas (synthesized)."""
+    """A stream of another dialect with ``chunks`` text deltas (synthesized)."""
     text = "".join(f" word{i % 97}" for i in range(chunks))
     size = len(text) // chunks + 1
     if dialect == "responses":
         part = {"type": "output_text", "text": text, "annotations": []}
         item = {"type": "message", "id": "msg", "status": "completed", "role": "assistant"}
         output = [{**item, "content": [part]}]
-        obj: object = responses.from_dict(
+        obj: Any = responses.from_dict(
             {"id": "resp", "object": "response", "status": "completed", "output": output}
         )
-    else:
+    elif dialect == "anthropic":
         block = {"type": "text", "text": text}
         obj = anthropic.from_dict({"id": "msg", "type": "message", "content": [block]})
-    return synthesize(obj, chunk_size=size)  # type: ignore[arg-type]
+    elif dialect == "gemini":
+        content = {"role": "model", "parts": [{"text": text}]}
+        obj = gemini.from_dict({"candidates": [{"content": content, "finishReason": "STOP"}]})
+    elif dialect == "ollama":
+        message = {"role": "assistant", "content": text}
+        obj = ollama.from_dict({"model": "m", "message": message, "done": True})
+    else:
+        choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}
+        head = {"id": "cmpl-bench", "object": "text_completion", "created": 1, "model": "m"}
+        obj = completions.from_dict({**head, "choices": [choice]})
+    return synthesize(obj, chunk_size=size)
 
 
 def long_text_stream(chunks: int) -> bytes:
@@ -96,6 +124,9 @@ def long_text_stream(chunks: int) -> bytes:
 
 
 def payloads(raw: bytes) -> list[str]:
+    """The JSON payloads of a stream: its events' data, or its JSON lines (Ollama)."""
+    if raw.lstrip()[:1] == b"{":
+        return [line for line in raw.decode().split("\n") if line.strip()]
     return [e.data for e in streamagg.parse_sse(raw) if e.data and e.data != "[DONE]"]
 
 
@@ -149,10 +180,7 @@ class _Reads(httpx.SyncByteStream):
 def measure_stream(raw: bytes, repeat: int, dialect: str) -> tuple[int, float, float]:
     """(chunks, replay us/chunk, stream us/chunk)."""
     replay = REPLAY.get(dialect, streamagg.replay)
-    open_stream: Callable[..., Any] = {
-        "responses": responses.stream,
-        "anthropic": anthropic.stream,
-    }.get(dialect, streamagg.stream)
+    open_stream = STREAM.get(dialect, streamagg.stream)
     n = len(payloads(raw))
     headers = {"content-type": "text/event-stream"}
     transport = httpx.MockTransport(
@@ -179,8 +207,8 @@ def main() -> int:
     repeat = 3 if args.quick else 7
     cases = {name: (STREAMS / file).read_bytes() for name, file in CASES.items()}
     cases["long-text-20k"] = long_text_stream(20_000)
-    cases["responses: text-20k"] = long_dialect_stream("responses", 20_000)
-    cases["anthropic: text-20k"] = long_dialect_stream("anthropic", 20_000)
+    for dialect in REPLAY:
+        cases[f"{dialect}: text-20k"] = long_dialect_stream(dialect, 20_000)
     print(f"python {sys.version.split()[0]}, best of {repeat}")
     print(
         f"{'stream':<24}{'chunks':>7}{'json.loads':>12}{'decode':>9}{'replay':>9}"

@@ -133,11 +133,15 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             self._other()  # ping, and events of no consequence for the message
 
     def _block(self, event: dict[str, Any]) -> tuple[int, _Block]:
+        index = event.get("index")
+        if index.__class__ is int:  # the usual case, a lookup (one per delta)
+            index += self._offset
+            block = self._blocks.get(index)
+            if block is not None:
+                return index, block
         index = index_of(event, "index") + self._offset
-        block = self._blocks.get(index)
-        if block is None:  # a delta for a block that never started: start it
-            check_count(len(self._blocks) + 1, self.limits, "content blocks")
-            block = self._blocks[index] = _Block({})
+        check_count(len(self._blocks) + 1, self.limits, "content blocks")
+        block = self._blocks[index] = _Block({})  # a delta for a block that never started
         return index, block
 
     def _delta(self, event: dict[str, Any], out: list[MessageDelta] | None) -> None:
@@ -147,13 +151,31 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         index, block = self._block(event)
         kind = delta.get("type")
         key = _TEXT_DELTAS.get(kind)  # type: ignore[arg-type]
-        if key is not None:
-            text = text_of(delta.get(key), key)
+        if key is None:
+            self._other_kind(index, block, kind, delta, out)
+            return
+        text = delta.get(key)
+        if text.__class__ is not str:
+            text = text_of(text, key)
+        pieces = block.pieces.get(key)
+        if pieces is None:
             block.extend(key, text)
             block.data.setdefault("type", key)
-            if out is not None and text:
-                out.append(TextDelta(index, text) if key == "text" else ThinkingDelta(index, text))
-        elif kind == "input_json_delta":
+        else:
+            pieces.append(text)
+        if out is not None and text:
+            out.append(TextDelta(index, text) if key == "text" else ThinkingDelta(index, text))
+
+    def _other_kind(
+        self,
+        index: int,
+        block: _Block,
+        kind: Any,
+        delta: dict[str, Any],
+        out: list[MessageDelta] | None,
+    ) -> None:
+        """A delta that is not text: input JSON, a signature, a citation, or another type."""
+        if kind == "input_json_delta":
             text = text_of(delta.get("partial_json"), "partial_json")
             block.json.append(text)
             if out is not None and text:

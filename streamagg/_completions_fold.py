@@ -3,8 +3,9 @@ into the completion a non-streaming call returns.
 
 The rules, and why:
 
-* ``id``, ``model``, ``created``: the first non-empty; ``object``: ``text_completion``;
-  ``system_fingerprint``, ``usage`` and other top-level keys: last non-null (a usage-only chunk
+* ``id``, ``model``, ``created``: the first non-empty; ``object``: ``text_completion`` unless
+  the stream says otherwise; ``system_fingerprint``, ``usage`` and other top-level keys: last
+  non-null (a usage-only chunk
   with ``choices: []`` supplies usage; ``usage: null`` on other chunks never erases it).
 * Choices are keyed by ``index`` (missing means 0) and sorted. ``text`` concatenates.
 * ``logprobs``: the parallel arrays ``tokens``, ``token_logprobs``, ``top_logprobs`` and
@@ -21,12 +22,17 @@ from typing import Any
 
 from ._completions_models import Completion, CompletionDelta, CompletionFinish, CompletionText
 from ._convert import converter
-from ._eventfold import EventFold, check_count, text_of
+from ._eventfold import EventFold, check_count
 from ._state import InvalidChunk
 
 __all__ = ["CompletionsAggregator"]
 
-_FIRST = ("id", "model", "created")
+_FIRST: tuple[str, ...] = ("id", "model", "created")
+# The keys of a usual chunk: nothing to keep once its id, model and created are known.
+_ROUTINE = frozenset({"id", "object", "created", "model", "choices"})
+# The keys of a choice read directly; the keys of a usual choice entry.
+_CHOICE_READ = frozenset({"text", "index", "logprobs"})
+_CHOICE_KEYS = frozenset({"text", "index", "logprobs", "finish_reason"})
 _ARRAYS = ("tokens", "token_logprobs", "top_logprobs", "text_offset")
 
 
@@ -63,6 +69,7 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
         self._top: dict[str, Any] = {}
         self._choices: dict[int, _Choice] = {}
         self._done = False
+        self._missing = _FIRST  # id, model, created until each has its first non-empty value
 
     def _end_of_stream(self) -> None:
         self._done = self._ended = True
@@ -90,17 +97,24 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
         error = chunk.get("error")
         if error is not None:
             self._raise_error(error)
+        choices = chunk.get("choices")
+        if choices is not None:
+            # A single object where a list belongs: a list of one.
+            for choice in choices if choices.__class__ is list else [choices]:
+                self._choice(choice, out)
+        missing = self._missing
+        if _ROUTINE.issuperset(chunk) and not any(chunk.get(key) for key in missing):
+            return  # the usual chunk: it adds nothing to what is known
         top = self._top
         for key, value in chunk.items():
-            if key == "choices":
-                # A single object where a list belongs: a list of one.
-                for choice in value if value.__class__ is list else [value]:
-                    self._choice(choice, out)
-            elif key in _FIRST:
+            if key == "choices" or value is None:
+                continue
+            if key in _FIRST:
                 if not top.get(key) and value:
                     top[key] = value
-            elif value is not None:
+            else:
                 top[key] = self._kept(value, key)
+        self._missing = tuple(key for key in _FIRST if not top.get(key))
 
     def _choice(self, data: Any, out: list[CompletionDelta] | None) -> None:
         if data.__class__ is not dict:
@@ -112,20 +126,25 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
         if choice is None:
             check_count(len(self._choices) + 1, self.limits, "choices")
             choice = self._choices[index] = _Choice()
+        text = data.get("text")
+        if text.__class__ is not str:
+            if text is not None:
+                raise InvalidChunk("choices[].text", "a string", text)
+        elif text:
+            choice.text.append(text)
+            if out is not None:
+                out.append(CompletionText(index, text))
+        logprobs = data.get("logprobs")
+        if logprobs is not None:
+            self._logprobs(choice, logprobs)
+        if _CHOICE_KEYS.issuperset(data) and data.get("finish_reason") is None:
+            return  # the usual entry: nothing else to keep
         for key, value in data.items():
-            if key == "text":
-                text = text_of(value, "choices[].text")
-                if text:
-                    choice.text.append(text)
-                    if out is not None:
-                        out.append(CompletionText(index, text))
-            elif key == "logprobs":
-                if value is not None:
-                    self._logprobs(choice, value)
-            elif key != "index" and value is not None:
-                choice.data[key] = self._kept(value, key)
-                if key == "finish_reason" and out is not None and value.__class__ is str:
-                    out.append(CompletionFinish(index, value))
+            if key in _CHOICE_READ or value is None:
+                continue
+            choice.data[key] = self._kept(value, key)
+            if key == "finish_reason" and out is not None and value.__class__ is str:
+                out.append(CompletionFinish(index, value))
 
     def _logprobs(self, choice: _Choice, value: Any) -> None:
         if value.__class__ is not dict:

@@ -330,8 +330,10 @@ class EventFold(FoldBase[R], Generic[R, D]):
         self._other_events += 1
 
     def _kept(self, value: Any, what: str) -> Any:
-        """``value``, checked against ``max_depth`` before it is kept as it is."""
-        if nesting_exceeds(value, self.limits.max_depth):
+        """``value``, checked against ``max_depth`` before it is kept as it is (a scalar, the
+        usual case, costs one comparison)."""
+        kind = value.__class__
+        if (kind is dict or kind is list) and nesting_exceeds(value, self.limits.max_depth):
             raise self._too_deep()
         return value
 

@@ -77,15 +77,14 @@ def _place(container: Any, step: str | int) -> None:
 class _Part(Streamed):
     """A part: its JSON, and its text as pieces."""
 
-    __slots__ = ("open_call",)
+    __slots__ = ("open_call", "text_only", "thought")
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(data)
         self.open_call = False  # a function call whose arguments are still streaming
-
-    @property
-    def text_only(self) -> bool:
-        return _TEXT_KEYS.issuperset(self.data)
+        # Made only of text, thought and signature (only a signature is ever added to it).
+        self.text_only = _TEXT_KEYS.issuperset(data)
+        self.thought = bool(data.get("thought"))
 
     def write_arg(self, entry: Any, max_steps: int) -> None:
         """Apply one ``partialArgs`` entry to the open call's ``args``."""
@@ -280,18 +279,23 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
     ) -> None:
         parts = candidate.parts
         last = parts[-1] if parts else None
-        call = part.get("functionCall")
-        if _TEXT_KEYS.issuperset(part):
-            text = text_of(part.get("text"), "text")
+        if _TEXT_KEYS.issuperset(part):  # the hot path: a piece of text
+            text = part.get("text")
+            if text.__class__ is not str:
+                text = text_of(text, "text")
             thought = bool(part.get("thought"))
             signature = part.get("thoughtSignature")
             if (
                 last is not None
                 and last.text_only
-                and bool(last.data.get("thought")) == thought
-                and not (signature is not None and last.data.get("thoughtSignature") is not None)
+                and last.thought == thought
+                and (signature is None or last.data.get("thoughtSignature") is None)
             ):
-                last.extend("text", text)
+                pieces = last.pieces.get("text")
+                if pieces is None:
+                    last.extend("text", text)
+                else:
+                    pieces.append(text)
                 if signature is not None:
                     last.data["thoughtSignature"] = signature
                 target = len(parts) - 1
@@ -300,7 +304,9 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
             if out is not None and text:
                 delta = ThoughtDelta if thought else TextDelta
                 out.append(delta(index, target, text))
-        elif isinstance(call, dict) and last is not None and last.open_call and "name" not in call:
+            return
+        call = part.get("functionCall")
+        if isinstance(call, dict) and last is not None and last.open_call and "name" not in call:
             self._continue_call(last, call)
         else:
             new = dict(self._kept(part, "part"))

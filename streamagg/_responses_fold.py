@@ -204,20 +204,31 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         whole: bool,
         out: list[ResponseDelta] | None,
     ) -> None:
+        # The hot path of a stream (one call per delta): lookups inline, calls only for what
+        # is new (an item or part never announced, the first piece of a string).
         where, key, item_type, part_type = spec
-        item = self._item(event, item_type)
+        item = self._items.get(event.get("output_index"))  # type: ignore[arg-type]
+        if item is None:
+            item = self._item(event, item_type)
         target: _Part = item
         part_index = 0
         if where is not None:
-            part_index = index_of(event, _PART_INDEX[where])
-            target = self._part(item, where, part_index, part_type or "")
+            part_index = event.get(_PART_INDEX[where])  # type: ignore[assignment]
+            target = getattr(item, where).get(part_index) if part_index.__class__ is int else None  # type: ignore[assignment]
+            if target is None:
+                part_index = index_of(event, _PART_INDEX[where])
+                target = self._part(item, where, part_index, part_type or "")
             logprobs = event.get("logprobs")
             if logprobs.__class__ is list and logprobs:
                 self._logprobs(target, logprobs, whole)
         if whole:
             target.pieces[key] = [text]
             return
-        target.extend(key, text)
+        pieces = target.pieces.get(key)
+        if pieces is None:
+            target.extend(key, text)
+        else:
+            pieces.append(text)
         if out is not None and text:
             out.append(_delta(spec, index_of(event, "output_index"), part_index, text))
 

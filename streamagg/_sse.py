@@ -188,6 +188,8 @@ class SSEDecoder:
                 data.append(line[6:])  # the usual form, one leading space stripped
             elif line[0] == ":":
                 pass  # a comment
+            elif line.startswith("event: "):
+                self._event = line[7:]  # the usual form (named-event dialects send one each)
             else:
                 self._data_size = size
                 self._field(line, data)
