@@ -236,6 +236,10 @@ class EventFold(FoldBase[R], Generic[R, D]):
         try:
             decoded = decode_json(data)
         except ValueError:
+            if event == "error":  # an error event is an error, whatever its data
+                self._chunks += 1
+                self._error_event({"error": data})
+                return self._ended
             return self._not_json(data)
         except RecursionError:
             raise self._too_deep() from None

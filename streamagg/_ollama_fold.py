@@ -25,6 +25,10 @@ from ._state import InvalidChunk
 
 __all__ = ["OllamaAggregator"]
 
+# The keys of a usual line and message: scalars, or text and tool calls (measured where read).
+_USUAL_LINE = frozenset({"model", "created_at", "message", "response", "thinking", "done"})
+_USUAL_MESSAGE = frozenset({"role", "content", "thinking", "tool_calls"})
+
 
 class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
     """Fold an Ollama NDJSON stream into the ``OllamaResponse`` (rules:
@@ -63,10 +67,14 @@ class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
         error = line.get("error")
         if error is not None:
             self._raise_error(error)
+        if not _USUAL_LINE.issuperset(line):
+            self._check_depth(line, _USUAL_LINE)  # keys kept as they are: measured
         message = line.get("message")
         if message is not None:
             if message.__class__ is not dict:
                 raise InvalidChunk("message", "an object", message)
+            if not _USUAL_MESSAGE.issuperset(message):
+                self._check_depth(message, _USUAL_MESSAGE)
             self._text_of(message, "content", out)
             self._thinking_of(message, out)
             calls = message.get("tool_calls")
@@ -79,6 +87,11 @@ class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
         self._last = line
         if line.get("done") is True:
             self._done = self._ended = True
+
+    def _check_depth(self, data: dict[str, Any], usual: frozenset[str]) -> None:
+        for key, value in data.items():
+            if key not in usual:
+                self._kept(value, key)
 
     def _text_of(self, source: dict[str, Any], key: str, out: list[OllamaDelta] | None) -> None:
         text = text_of(source.get(key), key)

@@ -76,6 +76,43 @@ def test_chat_streams_and_undecided_input_are_chat() -> None:
     assert detect_dialect(b'event: ping\ndata: {"type": "ping"}') == "anthropic"
 
 
+@pytest.mark.parametrize(
+    ("body", "dialect"),
+    [
+        (b'{"id": "c", "choices": [{"text": "x", "index": 0}]}\n', "completions"),
+        (b'[{"candidates": []}]', "gemini"),
+        (b'{\n  "object": "chat.completion",\n  "choices": []\n}', "chat"),
+        (b'{"a": 1}\n{"b": 2}\n', "chat"),
+        (b'{"model": "m", "response": "x", "done": true}', "ollama"),
+        (b"[1, 2]", "chat"),
+        (b'{"object": "chat.completion", "choices": "x"}', "chat"),
+        (b'\xef\xbb\xbf{"model": "m", "message": {}, "done": false}\n{"done": true}', "ollama"),
+        (b"{oops\n{oops", "chat"),
+    ],
+)
+def test_bodies_are_detected_by_their_keys(body: bytes, dialect: str) -> None:
+    """Whole JSON bodies, arrays of chunks and JSON lines decide by the same keys; a body that
+    says nothing is a chat completion."""
+    assert detect_dialect(body) == dialect
+    detector = Detector()
+    for i in range(len(body)):
+        detector.feed(body[i : i + 1])
+    assert detector.close() == dialect
+
+
+def test_lenient_structure_keeps_values_of_other_types() -> None:
+    """``from_dict`` never fails on JSON objects: a value of another type than its field's
+    (a list of non-objects where parts belong, a string id) is kept in ``extensions`` and given
+    back by ``to_dict``; a value that is not an object at all is a ``TypeError``."""
+    data = {"id": 7, "object": "response", "output": [1, 2], "status": "completed"}
+    response = responses.from_dict(data)
+    assert response.id is None
+    assert response.extensions == {"id": 7, "output": [1, 2]}
+    assert streamagg.to_dict(response)["id"] == 7
+    with pytest.raises(TypeError, match="expected an object for Message"):
+        anthropic.from_dict([])  # type: ignore[arg-type]
+
+
 # -- synthesize ----------------------------------------------------------------------------------
 
 

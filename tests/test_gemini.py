@@ -165,15 +165,33 @@ def test_usage_finish_reason_and_grounding_last_value_wins() -> None:
 
 
 def test_citations_append() -> None:
-    """``citationMetadata.citations`` of successive chunks append."""
+    """``citationMetadata.citations`` of successive chunks append; its other keys keep their
+    last value; a chunk without citations adds none."""
     first, second = {"uri": "a"}, {"uri": "b"}
     events = [
         chunk({"text": "x"}, citationMetadata={"citations": [first]}),
-        chunk({"text": "y"}, citationMetadata={"citations": [second]}),
+        chunk({"text": "y"}, citationMetadata={"citations": [second], "source": "web"}),
+        chunk({"text": "z"}, citationMetadata={"source": "web"}),
         stop(),
     ]
     candidate = (gemini.fold(events).candidates or [])[0]
-    assert candidate.citation_metadata == {"citations": [first, second]}
+    assert candidate.citation_metadata == {"source": "web", "citations": [first, second]}
+
+
+def test_null_candidates_content_and_parts_and_the_first_create_time() -> None:
+    """``candidates``, ``content`` and ``parts`` may be null; ``createTime`` keeps its first
+    value; a stream with neither candidates nor a blocked prompt is incomplete."""
+    events = [
+        {"candidates": None, "createTime": "t1"},
+        {"candidates": [{"content": None}], "createTime": "t2"},
+        {"candidates": [{"content": {"role": "model", "parts": None}}]},
+        stop(),
+    ]
+    response = gemini.fold(events)
+    assert response.create_time == "t1"
+    assert (response.candidates or [])[0].content == gemini.Content(role="model")
+    with pytest.raises(streamagg.IncompleteStreamError, match="without a candidate"):
+        gemini.fold([{"modelVersion": "m"}])
 
 
 def test_complete_when_every_candidate_has_a_finish_reason() -> None:
@@ -245,6 +263,10 @@ def test_deltas_are_typed() -> None:
         ({"candidates": [{"index": -1}]}, "index must be"),
         (chunk({"text": 3}), "text must be a string"),
         ({"candidates": [{"content": {"parts": "x"}}]}, "parts must be a list"),
+        ({"candidates": ["x"]}, r"candidates\[\] must be an object"),
+        ({"candidates": [{"content": "x"}]}, "content must be an object"),
+        ({"candidates": [{"content": {"parts": [1]}}]}, r"parts\[\] must be an object"),
+        ({"candidates": [{"citationMetadata": {"citations": 1}}]}, "citations must be a list"),
     ],
 )
 def test_bad_fields_are_malformed_chunks(event: dict[str, Any], message: str) -> None:
