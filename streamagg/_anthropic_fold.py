@@ -5,7 +5,8 @@ The rules, and why:
 * ``message_start`` gives the message (id, model, role, initial usage). A second
   ``message_start`` (some gateways splice two messages into one stream) keeps the first id and
   puts the new message's blocks after the ones already folded, so that nothing is overwritten.
-* Content blocks are keyed by ``index``. ``content_block_start`` gives the block; a block that
+* Content blocks are keyed by ``index`` (an event without one is about the last block started,
+  a block started without one is the next). ``content_block_start`` gives the block; a block that
   arrives whole there (a server tool's result, ``redacted_thinking``) stays as it came, and an
   empty block is kept.
 * ``content_block_delta``: ``text_delta`` and ``thinking_delta`` concatenate; ``signature_delta``
@@ -118,7 +119,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             self._start(event, out)
         elif kind == "content_block_stop":
             # The input JSON is parsed when the message is built: the same at the stop or later.
-            index = index_of(event, "index") + self._offset
+            index = self._index(event)
             if out is not None:
                 out.append(BlockStop(index))
         elif kind == "message_delta":
@@ -132,6 +133,13 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         else:
             self._other()  # ping, and events of no consequence for the message
 
+    def _index(self, event: dict[str, Any]) -> int:
+        """An event's block index; without one (some gateways leave it out), the last block
+        started."""
+        if event.get("index") is None:
+            return max(self._blocks, default=self._offset)
+        return index_of(event, "index") + self._offset
+
     def _block(self, event: dict[str, Any]) -> tuple[int, _Block]:
         index = event.get("index")
         if index.__class__ is int:  # the usual case, a lookup (one per delta)
@@ -139,9 +147,11 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             block = self._blocks.get(index)
             if block is not None:
                 return index, block
-        index = index_of(event, "index") + self._offset
-        check_count(len(self._blocks) + 1, self.limits, "content blocks")
-        block = self._blocks[index] = _Block({})  # a delta for a block that never started
+        index = self._index(event)
+        block = self._blocks.get(index)
+        if block is None:  # a delta for a block that never started
+            check_count(len(self._blocks) + 1, self.limits, "content blocks")
+            block = self._blocks[index] = _Block({})
         return index, block
 
     def _delta(self, event: dict[str, Any], out: list[MessageDelta] | None) -> None:
@@ -202,7 +212,10 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
                 block.data[name] = self._kept(value, name)
 
     def _start(self, event: dict[str, Any], out: list[MessageDelta] | None) -> None:
-        index = index_of(event, "index") + self._offset
+        if event.get("index") is None:  # a block started without its index: the next one
+            index = max(self._blocks, default=self._offset - 1) + 1
+        else:
+            index = index_of(event, "index") + self._offset
         data = event.get("content_block")
         if data.__class__ is not dict:
             raise InvalidChunk("content_block", "an object", data)

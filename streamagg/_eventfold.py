@@ -369,9 +369,12 @@ class Streamed:
         return data
 
 
-def index_of(event: Mapping[str, Any], key: str) -> int:
-    """An event's ``key`` (``index``, ``output_index``...): a non-negative int."""
+def index_of(event: Mapping[str, Any], key: str, missing: int | None = None) -> int:
+    """An event's ``key`` (``index``, ``output_index``...): a non-negative int; ``missing``
+    (when given) if the event has none."""
     value = event.get(key)
+    if value is None and missing is not None:
+        return missing
     if value.__class__ is not int or value < 0:
         raise InvalidChunk(key, "a non-negative integer", value)
     return value

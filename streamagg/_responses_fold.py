@@ -3,7 +3,9 @@
 The rules, and why:
 
 * Output items are keyed by ``output_index``, never by id: some servers change an item's id
-  between its events. ``output_item.added`` starts an item; ``output_item.done`` replaces it
+  between its events. An event without ``output_index`` is about the item its ``item_id``
+  names, else the last one (an item added without one is the next); parts without their index
+  are part 0. ``output_item.added`` starts an item; ``output_item.done`` replaces it
   whole (its status, encrypted reasoning and final text are authoritative).
 * Content parts are keyed by ``content_index`` and summary parts by ``summary_index``;
   ``content_part.*`` and ``reasoning_summary_part.*`` add and replace them the same way.
@@ -166,15 +168,30 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
             self._finish(_TERMINAL[kind], event, out)
         elif kind in _STARTED:
             response = event.get("response")
-            if response.__class__ is not dict:
+            if response is None:
+                self._other()
+            elif response.__class__ is not dict:
                 raise InvalidChunk("response", "an object", response)
-            self._response = self._kept(response, "response")
+            else:
+                self._response = self._kept(response, "response")
         elif not self._progress(kind, event):
             self._other()
 
-    def _item(self, event: dict[str, Any], item_type: str) -> _Item:
-        """The item an event is about, created if it was never announced."""
-        index = index_of(event, "output_index")
+    def _output_index(self, event: dict[str, Any]) -> int:
+        """An event's ``output_index``; without one (some servers leave it out), the item its
+        ``item_id`` names, else the last item."""
+        if event.get("output_index") is not None:
+            return index_of(event, "output_index")
+        item_id = event.get("item_id")
+        if item_id is not None:
+            for index, item in self._items.items():
+                if item.data.get("id") == item_id:
+                    return index
+        return max(self._items, default=0)
+
+    def _item(self, event: dict[str, Any], item_type: str) -> tuple[int, _Item]:
+        """The item an event is about (and its index), created if it was never announced."""
+        index = self._output_index(event)
         item = self._items.get(index)
         if item is None:
             check_count(len(self._items) + 1, self.limits, "output items")
@@ -183,7 +200,7 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
                 data["role"] = "assistant"
             data["status"] = "in_progress"
             item = self._items[index] = _Item(data)
-        return item
+        return index, item
 
     def _part(self, item: _Item, where: str, index: int, part_type: str) -> _Part:
         parts: dict[int, _Part] = getattr(item, where)
@@ -207,16 +224,17 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         # The hot path of a stream (one call per delta): lookups inline, calls only for what
         # is new (an item or part never announced, the first piece of a string).
         where, key, item_type, part_type = spec
-        item = self._items.get(event.get("output_index"))  # type: ignore[arg-type]
+        index = event.get("output_index")
+        item = self._items.get(index)  # type: ignore[arg-type]
         if item is None:
-            item = self._item(event, item_type)
+            index, item = self._item(event, item_type)
         target: _Part = item
         part_index = 0
         if where is not None:
             part_index = event.get(_PART_INDEX[where])  # type: ignore[assignment]
             target = getattr(item, where).get(part_index) if part_index.__class__ is int else None  # type: ignore[assignment]
             if target is None:
-                part_index = index_of(event, _PART_INDEX[where])
+                part_index = index_of(event, _PART_INDEX[where], 0)
                 target = self._part(item, where, part_index, part_type or "")
             logprobs = event.get("logprobs")
             if logprobs.__class__ is list and logprobs:
@@ -230,7 +248,7 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         else:
             pieces.append(text)
         if out is not None and text:
-            out.append(_delta(spec, index_of(event, "output_index"), part_index, text))
+            out.append(_delta(spec, index, part_index, text))  # type: ignore[arg-type]
 
     def _logprobs(self, part: _Part, logprobs: list[Any], whole: bool) -> None:
         kept = part.data.get("logprobs")
@@ -242,10 +260,13 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
     def _item_event(
         self, done: bool, event: dict[str, Any], out: list[ResponseDelta] | None
     ) -> None:
-        index = index_of(event, "output_index")
         data = event.get("item")
         if data.__class__ is not dict:
             raise InvalidChunk("item", "an object", data)
+        if event.get("output_index") is not None or done:
+            index = self._output_index({"item_id": data.get("id"), **event})
+        else:  # an item added without its index: the next one
+            index = max(self._items, default=-1) + 1
         if index not in self._items:
             check_count(len(self._items) + 1, self.limits, "output items")
         self._items[index] = item = _Item(dict(self._kept(data, "item")), done)
@@ -263,16 +284,16 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         data = event.get(key)
         if data.__class__ is not dict:
             raise InvalidChunk(key, "an object", data)
-        item = self._item(event, "message" if where == "content" else "reasoning")
-        index = index_of(event, _PART_INDEX[where])
+        _, item = self._item(event, "message" if where == "content" else "reasoning")
+        index = index_of(event, _PART_INDEX[where], 0)
         parts: dict[int, _Part] = getattr(item, where)
         if index not in parts:
             check_count(len(parts) + 1, self.limits, "parts in an item")
         parts[index] = _Part(dict(self._kept(data, key)))
 
     def _annotation(self, event: dict[str, Any]) -> None:
-        item = self._item(event, "message")
-        part = self._part(item, "content", index_of(event, "content_index"), "output_text")
+        _, item = self._item(event, "message")
+        part = self._part(item, "content", index_of(event, "content_index", 0), "output_text")
         annotations = part.data.get("annotations")
         if annotations.__class__ is not list:
             annotations = part.data["annotations"] = []
@@ -285,14 +306,16 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         name, _, status = kind.rpartition(".")
         if not name.endswith("_call") or not _PROGRESS_KEYS.issuperset(event):
             return False
-        item = self._items.get(index_of(event, "output_index"))
+        item = self._items.get(self._output_index(event))
         if item is not None and not item.done:
             item.data["status"] = status
         return True
 
     def _finish(self, status: str, event: dict[str, Any], out: list[ResponseDelta] | None) -> None:
         response = event.get("response")
-        if response.__class__ is not dict:
+        if response is None:  # a terminal event without its response: the status it names
+            response = {**(self._response or {}), "status": status}
+        elif response.__class__ is not dict:
             raise InvalidChunk("response", "an object", response)
         self._terminal = self._kept(response, "response")
         self._ended = True

@@ -302,3 +302,13 @@ async def test_afold_of_an_async_iterable() -> None:
             yield event
 
     assert (await anthropic.afold(events())).text == "Hi"
+
+
+def test_events_without_an_index_are_about_the_last_block() -> None:
+    """A block started without ``index`` is the next; a delta or stop without one is about the
+    last block started."""
+    events = [start(), block(0)]
+    events.append({"type": "content_block_start", "content_block": {"type": "text", "text": ""}})
+    events.append({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "B"}})
+    events += [{"type": "content_block_stop"}, *end()]
+    assert [b.text for b in anthropic.fold(events).content] == ["", "B"]

@@ -348,3 +348,24 @@ async def test_afold_of_an_async_iterable() -> None:
             yield event
 
     assert (await responses.afold(events())).output_text == "Hi"
+
+
+def test_events_without_indexes_find_their_item() -> None:
+    """Some servers leave ``output_index`` (and part indexes) out: an event then belongs to the
+    item its ``item_id`` names, else the last one; an item added without one is the next."""
+    first = {**message_added(0, "msg_a"), "output_index": None}
+    second = {**message_added(1, "msg_b")}
+    del second["output_index"]
+    delta = {"type": "response.output_text.delta", "item_id": "msg_a", "delta": "A"}
+    last = {"type": "response.output_text.delta", "delta": "B"}
+    response = responses.fold([created(), first, second, delta, last, terminal(output=None)])
+    assert [(i.id, i.content[0].text) for i in response.output] == [("msg_a", "A"), ("msg_b", "B")]  # type: ignore[index]
+
+
+def test_start_and_terminal_events_without_their_response() -> None:
+    """A ``response.created`` without its response is passed over; a terminal event without
+    one ends the stream with the status it names."""
+    events = [{"type": "response.created"}, message_added(), text_delta("Hi")]
+    response = responses.fold([*events, {"type": "response.completed"}])
+    assert response.status == "completed"
+    assert response.output_text == "Hi"
