@@ -11,6 +11,7 @@ The core (models, converter, SSE decoder, fold, replay) imports without httpx; t
 import typing as _typing
 
 from ._convert import from_dict, to_dict
+from ._detect import detect_dialect
 from ._errors import (
     ContentTypeError,
     IncompleteStreamError,
@@ -145,6 +146,7 @@ __all__ = [
     "arelay",
     "astream",
     "chat",
+    "detect_dialect",
     "fold",
     "from_dict",
     "parse_sse",

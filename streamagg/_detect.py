@@ -213,7 +213,9 @@ class Detector:
 
 
 def detect_dialect(data: bytes) -> str:
-    """The dialect of a whole recording: one of ``DIALECTS``."""
+    """The dialect of a recording (its first events are enough): ``"chat"``, ``"responses"``,
+    ``"anthropic"``, ``"gemini"``, ``"ollama"`` or ``"completions"``, the name of the module
+    (``streamagg.responses``...) whose ``replay`` reads it; ``"chat"`` is ``streamagg.replay``."""
     detector = Detector()
     return detector.feed(data) or detector.close()
 

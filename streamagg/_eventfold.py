@@ -5,11 +5,12 @@
 what the decoder can read, SDK objects (pydantic ``model_dump``) in place of dicts, and the
 ``UpstreamError`` for an error the server sent.
 
-``EventFold`` is the base of the dialects whose events are JSON objects naming their ``type``
-(the Responses API, Anthropic Messages): a subclass says what each event type does
-(``_event``), how a whole non-streaming body folds (``_body``), how the object is built
-(``_make``) and when it is complete. The event's type is its JSON ``type`` and, when that is
-missing, the SSE event name; an event named ``error`` is an error whatever its data says.
+``EventFold`` is the base of the other dialects, whose events are JSON objects (the Responses
+API and Anthropic Messages name their ``type``; Gemini chunks, Ollama lines and legacy
+completion chunks do not): a subclass says what an event does (``_event``), how a whole
+non-streaming body folds (``_body``), how the object is built (``_make``) and when it is
+complete. An event's type is its JSON ``type`` and, when that is missing, the SSE event name; an
+event named ``error`` is an error whatever its data says.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class FoldBase(Generic[R]):
 
 
 class EventFold(FoldBase[R], Generic[R, D]):
-    """The fold of a dialect whose events are typed JSON objects (see the module's doc).
+    """The fold of a dialect whose events are JSON objects (see the module's doc).
 
     Sans-IO, with the API of ``Aggregator``: ``feed(event)`` for a parsed event (a dict, or an
     SDK's event object with ``model_dump()``), ``feed_event(sse)`` for an SSE event,

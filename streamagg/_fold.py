@@ -219,6 +219,8 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
                 detail = "before [DONE] and no choice was received"
             else:
                 detail = "without any chunk"
+            if not state.choices and (self._chunks or self._other_events):
+                detail += " (a stream of another API? streamagg.detect_dialect tells which)"
             raise IncompleteStreamError(f"the stream ended {detail}", partial=self.snapshot())
         return self._build(partial=False)
 

@@ -533,3 +533,13 @@ def test_property_completions_synthesize_round_trips(choices: list[str], size: i
         }
     )
     assert completions.replay(synthesize(completion, chunk_size=size)) == completion
+
+
+def test_chat_replay_of_another_dialect_says_so() -> None:
+    """``streamagg.replay`` of another API's stream fails with a message that points to
+    ``streamagg.detect_dialect``, which names the dialect."""
+    with pytest.raises(streamagg.IncompleteStreamError, match="detect_dialect"):
+        streamagg.replay(MESSAGE)
+    with pytest.raises(streamagg.IncompleteStreamError, match="detect_dialect"):
+        streamagg.replay(GEMINI)
+    assert streamagg.detect_dialect(MESSAGE.read_bytes()) == "anthropic"
