@@ -20,7 +20,8 @@ The rules, and why:
   ``message_delta.usage`` replaces it (the counts are cumulative: never summed); keys it does
   not send keep their values; unknown keys (``server_tool_use``, ``iterations``, cache fields)
   are kept.
-* ``message_delta.delta`` keys (``stop_reason``, ``stop_sequence``, ``container``...) overwrite.
+* ``message_delta.delta`` keys (``stop_reason``, ``stop_sequence``, ``container``...) overwrite;
+  other non-null keys of ``message_delta`` (``context_management``...) are kept on the message.
 * ``ping`` is ignored. An ``error`` event raises ``UpstreamError`` with the partial message.
   Only ``message_stop`` completes the stream; its extra keys (Bedrock's
   ``amazon-bedrock-invocationMetrics``) are kept in the message's ``extensions``.
@@ -48,6 +49,8 @@ from ._state import InvalidChunk
 
 __all__ = ["MessagesAggregator"]
 
+# The keys of message_delta read by name; any other non-null key is kept on the message.
+_MESSAGE_DELTA_READ = frozenset({"type", "delta", "usage"})
 # Delta types whose one string concatenates onto a key of the block.
 _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking"}
 
@@ -259,6 +262,9 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
                 raise InvalidChunk("delta", "an object", delta)
             self._message = {**(self._message or {}), **self._kept(delta, "delta")}
         self._update_usage(event.get("usage"))
+        extras = {k: v for k, v in event.items() if k not in _MESSAGE_DELTA_READ and v is not None}
+        if extras:  # message-level news beside the delta (context_management...): kept
+            self._message = {**(self._message or {}), **self._kept(extras, "message_delta")}
         if out is not None:
             reason = (self._message or {}).get("stop_reason")
             out.append(

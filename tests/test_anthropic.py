@@ -312,3 +312,12 @@ def test_events_without_an_index_are_about_the_last_block() -> None:
     events.append({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "B"}})
     events += [{"type": "content_block_stop"}, *end()]
     assert [b.text for b in anthropic.fold(events).content] == ["", "B"]
+
+
+def test_message_delta_keys_beside_the_delta_are_kept() -> None:
+    """Message-level keys a ``message_delta`` carries beside ``delta`` and ``usage`` (such as
+    ``context_management``) are kept on the message, never dropped."""
+    events = [start(), block(0), stop(0), *end()]
+    events[-2] = {**events[-2], "context_management": {"applied_edits": []}}
+    message = anthropic.fold(events)
+    assert message.extensions == {"context_management": {"applied_edits": []}}
