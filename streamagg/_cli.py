@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from ._errors import StreamError
 from ._ingest import StreamReader
 from ._models import is_output_text
 from ._recording import RecordingTransport, paced, timed_segments
+from ._replay import Source
 from ._timing import Clock, Timings, completion_tokens
 
 __all__ = ["main"]
@@ -71,9 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("record", help="record a live stream to a file, with timing")
     p.add_argument("url", help="the API base URL or its /chat/completions URL")
     p.add_argument("--data", required=True, help="the request JSON, or @FILE to read it")
-    p.add_argument("-o", "--output", required=True, help="the recording to write (.sse)")
+    p.add_argument(
+        "-o", "--output", required=True, help="the recording to write (.sse), or - for stdout"
+    )
     p.add_argument("-H", "--header", action="append", default=[], help="'Name: value' header")
-    p.add_argument("--api-key", help="sent as a Bearer token")
+    p.add_argument("--api-key", help="sent as a Bearer token (default: $OPENAI_API_KEY)")
     p.add_argument("--timeout", type=float, default=600.0, help="read timeout in seconds")
     return parser
 
@@ -90,14 +94,23 @@ def _read_source(file: str) -> bytes:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.realtime and not args.text:
+        raise _UsageError("--realtime goes with --text (it paces the text as it was recorded)")
+    if args.partial and args.text:
+        raise _UsageError(
+            "--partial prints the response JSON: with --text, the text that arrived is already "
+            "printed (and stdout holds text only)"
+        )
+    source: Source = sys.stdin.buffer if args.file == "-" else args.file
     try:
         if args.stats:
             _print_json(_recorded_timings(_read_source(args.file)).to_otel())
+        elif args.text and args.realtime:
+            _replay_text(_read_source(args.file))
         elif args.text:
-            _replay_text(_read_source(args.file), args.realtime)
+            _print_text(source)
         else:
-            # The file is read in pieces, not whole: recordings can be long.
-            source = sys.stdin.buffer if args.file == "-" else args.file
+            # The input is read in pieces, not whole: recordings can be long.
             _print_json(to_dict(replay_any(source)[1]))
     except BrokenPipeError:
         raise  # our reader went away, not our input: main() handles it
@@ -111,23 +124,51 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_text(data: bytes, realtime: bool) -> None:
-    """Print the output text (chat completions: the content of choice 0) as the stream is read
-    (at its recorded pace), whatever the recording's dialect."""
-    reader = StreamReader(make_fold(detect_dialect(data)))
-    for wait, piece in paced(timed_segments(data), timing=realtime):
-        if wait:
-            time.sleep(wait)
-        deltas: list[Any] = []
-        done = reader.receive_data(piece, deltas)
+class _TextPrinter:
+    """Prints the output text of deltas as they come; a final newline only after some text
+    (an answer of tool calls alone prints nothing)."""
+
+    def __init__(self) -> None:
+        self.printed = False
+
+    def __call__(self, deltas: list[Any]) -> None:
         for delta in deltas:
             text = output_text(delta)
-            if text is not None:
+            if text:
                 print(text, end="", flush=True)
-        if done:
-            break
-    print()
-    reader.receive_eof()
+                self.printed = True
+
+    def end(self) -> None:
+        if self.printed:
+            print()
+
+
+def _print_text(source: Source) -> None:
+    """Print the output text (chat completions: the content of choice 0) as the input arrives,
+    whatever its dialect; stdin is read as it comes (a slow pipe prints as it goes)."""
+    printer = _TextPrinter()
+    try:
+        replay_any(source, on_deltas=printer)
+    finally:
+        printer.end()
+
+
+def _replay_text(data: bytes) -> None:
+    """Print the output text at the recording's recorded pace (its timing lines)."""
+    reader = StreamReader(make_fold(detect_dialect(data)))
+    printer = _TextPrinter()
+    try:
+        for wait, piece in paced(timed_segments(data), timing=True):
+            if wait:
+                time.sleep(wait)
+            deltas: list[Any] = []
+            done = reader.receive_data(piece, deltas)
+            printer(deltas)
+            if done:
+                break
+        reader.receive_eof()
+    finally:
+        printer.end()
 
 
 def _recorded_timings(data: bytes) -> Timings:
@@ -193,27 +234,51 @@ def _record(args: argparse.Namespace) -> int:
         if not colon or not name.strip():
             raise _UsageError(f"a header must read 'Name: value', not {header!r}")
         headers[name.strip()] = value.strip()
-    output = Path(args.output)
+    api_key = args.api_key or os.environ.get("OPENAI_API_KEY") or None
+    to_stdout = args.output == "-"
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch, "recording.sse") if to_stdout else Path(args.output)
+        if not output.parent.is_dir():
+            raise _UsageError(f"{output.parent} is not a folder (create it first)")
+        status = _record_to(args, payload, headers, api_key, output)
+        if to_stdout and output.exists():
+            sys.stdout.buffer.write(output.read_bytes())
+            sys.stdout.flush()
+    return status
+
+
+def _record_to(
+    args: argparse.Namespace,
+    payload: dict[str, Any],
+    headers: dict[str, str],
+    api_key: str | None,
+    output: Path,
+) -> int:
+    """Record the call into ``output``; report on stderr (and on stdout unless the recording
+    goes there)."""
+    shown = "stdout" if args.output == "-" else str(output)
+    report = sys.stderr if args.output == "-" else sys.stdout
     transport = RecordingTransport(output)
     timeout = httpx.Timeout(30.0, read=args.timeout)
     try:
         with (
             httpx.Client(transport=transport, timeout=timeout) as client,
-            chat(client, args.url, payload, api_key=args.api_key, headers=headers) as stream,
+            chat(client, args.url, payload, api_key=api_key, headers=headers) as stream,
         ):
             response = stream.finish()
     except StreamError as exc:
         if not transport.recorded and isinstance(exc.__cause__, httpx.HTTPError):
             print(f"streamagg: cannot reach {args.url}: {exc.__cause__}", file=sys.stderr)
             return 1
-        saved = f" (what arrived is in {output})" if transport.recorded else ""
+        saved = f" (what arrived is in {shown})" if transport.recorded else ""
         print(f"streamagg: {type(exc).__name__}: {exc}{saved}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"streamagg: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"streamagg: cannot write {shown}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     finish = ", ".join(str(c.finish_reason) for c in response.choices) or "no choices"
-    print(f"streamagg: recorded {output} ({output.stat().st_size} bytes; finish: {finish})")
+    size = output.stat().st_size
+    print(f"streamagg: recorded {shown} ({size} bytes; finish: {finish})", file=report)
     return 0
 
 
@@ -241,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (``streamagg replay x.sse | head``): stop quietly.
+        # The reader went away (``streamagg replay x.sse | head``): it had what it wanted, as
+        # with any filter; stop quietly, successfully.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 0

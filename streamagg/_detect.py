@@ -250,8 +250,10 @@ def replay_any(
     *,
     limits: Limits = DEFAULT_LIMITS,
     strict: bool = True,
+    on_deltas: Callable[[list[Any]], None] | None = None,
 ) -> tuple[str, Any]:
-    """Fold a recording of any dialect: ``(dialect, final object)``."""
+    """Fold a recording of any dialect: ``(dialect, final object)``. ``on_deltas``, when given,
+    is called with the deltas of each piece as it is read (to show them while reading)."""
     detector = Detector()
     pieces = iter(iter_source(source))
     dialect: str | None = None
@@ -263,7 +265,11 @@ def replay_any(
         dialect = detector.close()
     reader = StreamReader(make_fold(dialect, limits, strict))
     for piece in _chain(detector.pieces, pieces):
-        if reader.receive_data(piece):
+        out: list[Any] | None = None if on_deltas is None else []
+        done = reader.receive_data(piece, out)
+        if out:
+            on_deltas(out)  # type: ignore[misc]
+        if done:
             break
     return dialect, reader.receive_eof()
 

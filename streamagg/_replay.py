@@ -37,7 +37,10 @@ def _read_file(path: str | os.PathLike[str]) -> Iterator[bytes]:
 
 
 def _read_stream(stream: Readable) -> Iterator[bytes]:
-    while piece := stream.read(_READ_SIZE):
+    # read1 (buffered files, stdin) returns what has arrived without waiting for a whole
+    # buffer: a slow pipe is folded as it comes.
+    read = getattr(stream, "read1", stream.read)
+    while piece := read(_READ_SIZE):
         yield piece
 
 

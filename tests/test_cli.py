@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import streamagg
+from streamagg import _cli
 from streamagg._cli import main
 
 from .helpers import STREAMS
@@ -135,6 +139,53 @@ def test_replay_text_without_done(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert capsys.readouterr().out.startswith("I'm unable")
 
 
+def test_replay_option_combinations_that_mean_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--realtime`` without ``--text``, and ``--text`` with ``--partial`` (which would mix
+    JSON into the text on stdout), are usage errors, not silently ignored."""
+    assert main(["replay", "--realtime", str(PLAIN)]) == 2
+    assert "--realtime goes with --text" in capsys.readouterr().err
+    assert main(["replay", "--text", "--partial", str(PLAIN)]) == 2
+    assert "--partial prints the response JSON" in capsys.readouterr().err
+
+
+def test_replay_text_of_tool_calls_only_prints_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An answer of tool calls alone has no text: ``--text`` prints nothing, not an empty
+    line."""
+    assert main(["replay", "--text", str(STREAMS / "openai-python__parallel-tool-calls.sse")]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_replay_text_from_a_slow_pipe_prints_as_it_arrives() -> None:
+    """``replay - --text`` prints the text of the events that arrived while the writer still
+    holds the rest back."""
+    import select
+
+    raw = PLAIN.read_bytes()
+    cut = raw.index(b"\n\n", len(raw) // 3) + 2
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamagg", "replay", "-", "--text"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(raw[:cut])
+    process.stdin.flush()
+    ready, _, _ = select.select([process.stdout], [], [], 20)
+    assert ready, "no text before the end of the input"
+    first = os.read(process.stdout.fileno(), 1000)
+    assert first.startswith(b"I'm")
+    process.stdin.write(raw[cut:])
+    process.stdin.close()
+    rest = process.stdout.read()
+    assert process.wait(20) == 0
+    assert (first + rest).decode().startswith("I'm unable to provide real-time weather")
+
+
 def test_replay_text_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """``--text`` on a failing stream exits 1; on a missing file exits 2; one line each."""
     assert (
@@ -200,16 +251,49 @@ def test_record_failures_exit_1(
     assert not out.exists()
     assert main(["record", "http://127.0.0.1:9/v1", "--data", "{}", "-o", str(out)]) == 1
     assert "cannot reach" in capsys.readouterr().err
-    blocked = tmp_path / "file"
-    blocked.write_text("")
-    target = str(blocked / "o.sse")  # a path under a regular file cannot be created
+    folder = tmp_path / "a-folder"
+    folder.mkdir()  # a folder cannot be written as a file
     url = f"{server}/openai-python__plain-content"
-    assert main(["record", url, "--data", "{}", "-o", target]) == 1
+    assert main(["record", url, "--data", "{}", "-o", str(folder)]) == 1
     assert "cannot write" in capsys.readouterr().err
     cut = f"{server}/openai-python__plain-content?cut=2000"
     assert main(["record", cut, "--data", "{}", "-o", str(out)]) == 1
     assert f"what arrived is in {out}" in capsys.readouterr().err
     assert out.exists()
+
+
+def test_record_output_rules(
+    server: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``-o -`` writes the recording to stdout (the report goes to stderr); a missing folder is
+    a usage error, never created silently; ``OPENAI_API_KEY`` is the default API key."""
+    seen: list[str] = []
+    real_chat = streamagg.chat
+
+    def spy(client: Any, url: str, payload: Any, *, api_key: Any = None, **kw: Any) -> Any:
+        seen.append(api_key)
+        return real_chat(client, url, payload, api_key=api_key, **kw)
+
+    monkeypatch.setattr(_cli, "chat", spy)
+    monkeypatch.setenv("OPENAI_API_KEY", "from-env")
+    url = f"{server}/openai-python__plain-content"
+    buffer = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(buffer))
+    assert main(["record", url, "--data", "{}", "-o", "-"]) == 0
+    sys.stdout.flush()
+    from streamagg import replay
+
+    assert replay(buffer.getvalue()) == replay(STREAMS / "openai-python__plain-content.sse")
+    assert "recorded stdout" in capsys.readouterr().err
+    assert seen == ["from-env"]
+    missing = tmp_path / "no" / "such" / "x.sse"
+    assert main(["record", url, "--data", "{}", "-o", str(missing), "--api-key", "k"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    assert seen == ["from-env"]
 
 
 # -- serve -----------------------------------------------------------------------------------
@@ -306,7 +390,6 @@ def test_serve_as_a_real_process(tmp_path: Path) -> None:
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C (as while serving) exits with 130, without a traceback."""
-    from streamagg import _cli
 
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt
@@ -328,14 +411,18 @@ def test_closed_output_pipe_is_quiet(tmp_path: Path) -> None:
         )
     )
     process = subprocess.run(
-        f"{sys.executable} -m streamagg replay {big} | head -c 10",
-        shell=True,
+        [
+            "bash",
+            "-c",
+            f"{sys.executable} -m streamagg replay {big} | head -c 10; exit ${{PIPESTATUS[0]}}",
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert process.stdout == '{\n  "id": '[:10]
     assert process.stderr == ""
+    assert process.returncode == 0  # the reader had what it wanted: a success
 
 
 def test_replay_stats_prints_the_recorded_timings(
