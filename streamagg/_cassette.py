@@ -12,16 +12,12 @@ from typing import Any
 import httpx
 
 from ._recording import RecordingTransport
-from ._replay_transport import ReplayTransport
+from ._replay_transport import RecordingMissingError, ReplayTransport, describe
 
 __all__ = ["RECORD_MODES", "RecordingMissingError", "StreamCassette"]
 
 #: ``StreamCassette`` modes: replay only; record what is missing; record everything again.
 RECORD_MODES = ("none", "missing", "all")
-
-
-class RecordingMissingError(LookupError):
-    """A request has no recording and recording is off."""
 
 
 class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -78,9 +74,11 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if self.mode == "all" or (self.mode == "missing" and not path.exists()):
             return path, False
         if not path.exists():
+            there = sorted(p.name for p in self.directory.glob(f"{self.name}.*sse"))
             raise RecordingMissingError(
-                f"no recording {path} for {request.method} {request.url}; "
-                "run pytest with --streamagg-record=missing to record it from the live service"
+                f"no recording {path} for {describe(request)} (request {number + 1} of the "
+                f"test; its recordings: {there or 'none'}); run pytest with "
+                "--streamagg-record=missing to record it from the live service"
             )
         return path, True
 

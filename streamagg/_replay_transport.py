@@ -16,17 +16,22 @@ import httpx
 
 from ._recording import content_type, paced, timed_segments
 
-__all__ = ["Recording", "Recordings", "ReplayTransport"]
+__all__ = ["Recording", "RecordingMissingError", "Recordings", "ReplayTransport", "describe"]
 
 #: A recording: a path to an ``.sse`` file or its bytes.
 Recording: TypeAlias = "str | os.PathLike[str] | bytes"
 #: What ``ReplayTransport`` answers with: one recording for every request, recordings in turn,
 #: a mapping (keys: the request's ``model``, ``"METHOD /path"`` or ``"/path"``), or a callable
-#: from the request to a recording (None for "no recording": a 404 answer).
+#: from the request to a recording (None for "no recording": ``RecordingMissingError``).
 Recordings: TypeAlias = (
     "Recording | Sequence[Recording] | Mapping[str, Recording]"
     " | Callable[[httpx.Request], Recording | None]"
 )
+
+
+def _name(recording: Recording) -> str:
+    """A recording, for messages: its path, or the size of its bytes."""
+    return f"<{len(recording)} bytes>" if isinstance(recording, bytes) else str(recording)
 
 
 def _read(recording: Recording) -> bytes:
@@ -44,9 +49,19 @@ def _request_model(request: httpx.Request) -> str | None:
     return model if isinstance(model, str) else None
 
 
-def _not_found(request: httpx.Request, why: str) -> httpx.Response:
-    error = {"message": f"no recording for {request.method} {request.url.path}: {why}"}
-    return httpx.Response(404, json={"error": {**error, "type": "not_found"}})
+class RecordingMissingError(LookupError):
+    """A request has no recording: a test error (never an HTTP answer that app code could
+    take for the server's). The message names the request and the recordings there are."""
+
+
+def describe(request: httpx.Request) -> str:
+    """A request, for messages: method, URL and the body's model when it has one."""
+    model = _request_model(request)
+    return f"{request.method} {request.url}" + (f" (model {model!r})" if model else "")
+
+
+def _missing(request: httpx.Request, why: str, available: str) -> RecordingMissingError:
+    return RecordingMissingError(f"no recording for {describe(request)}: {why}; {available}")
 
 
 class _Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -75,10 +90,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     ``recordings`` is one recording (a path or bytes) for every request, a list served in turn,
     a mapping (looked up by the request body's ``model``, then ``"POST /v1/chat/completions"``,
-    then ``"/v1/chat/completions"``), or a callable taking the ``httpx.Request``. No recording
-    gives a 404 with an OpenAI-style error body. The bytes go out event by event: at once, with
-    ``delay`` seconds between events, or, with ``timing=True``, at the recorded times. A
-    recording that is a JSON object is served as a plain (non-streaming) completion.
+    then ``"/v1/chat/completions"``), or a callable taking the ``httpx.Request``. A request
+    without a recording (a list used up, a key that matches nothing, a file that is not there)
+    raises ``RecordingMissingError`` naming the request and the recordings: a test error, never
+    an HTTP answer that the code under test could handle as the server's. The bytes go out
+    event by event: at once, with ``delay`` seconds between events, or, with ``timing=True``,
+    at the recorded times. A recording that is a JSON object is served as a plain
+    (non-streaming) completion.
     ``requests`` lists the requests received, bodies read.
     """
 
@@ -92,36 +110,44 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.requests: list[httpx.Request] = []
         self._lock = threading.Lock()
 
-    def _choose(self, request: httpx.Request) -> Recording | None:
+    def _choose(self, request: httpx.Request) -> Recording:
         recordings = self._recordings
         if isinstance(recordings, (str, bytes, os.PathLike)):
             return recordings
         if isinstance(recordings, Mapping):
-            for key in (
-                _request_model(request),
-                f"{request.method} {request.url.path}",
-                request.url.path,
-            ):
+            keys = (_request_model(request), f"{request.method} {request.url.path}")
+            for key in (*keys, request.url.path):
                 if key is not None and key in recordings:
                     return recordings[key]
-            return None
+            available = f"the recordings are keyed {sorted(recordings)!r}"
+            raise _missing(request, "no key matches its model, method and path", available)
         if isinstance(recordings, Sequence):
             with self._lock:
                 turn = next(self._turn)
             turns = cast("Sequence[Recording]", recordings)
-            return turns[turn] if turn < len(turns) else None
-        return recordings(request)
+            if turn < len(turns):
+                return turns[turn]
+            names = [_name(r) for r in turns]
+            raise _missing(
+                request,
+                f"it is request {turn + 1}",
+                f"the {len(turns)} recordings {names!r} were used",
+            )
+        chosen = recordings(request)
+        if chosen is None:
+            raise _missing(request, "the recordings callable returned None", "no recording chosen")
+        return chosen
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             self.requests.append(request)
         recording = self._choose(request)
-        if recording is None:
-            return _not_found(request, "nothing matches it")
         try:
             data = _read(recording)
         except OSError as exc:
-            return _not_found(request, f"{exc.strerror}: {recording!s}")
+            raise _missing(
+                request, f"cannot read {recording!s}", exc.strerror or str(exc)
+            ) from None
         return httpx.Response(
             200,
             headers={"content-type": content_type(data), "cache-control": "no-cache"},

@@ -85,18 +85,23 @@ def test_replay_transport_sends_event_by_event() -> None:
     assert all(p.endswith(b"\n\n") for p in pieces)
 
 
-def test_replay_transport_recordings_in_turn_then_404() -> None:
-    """A list is served in turn; past its end the answer is a 404 error."""
+def test_replay_transport_recordings_in_turn_then_a_test_error() -> None:
+    """A list is served in turn; past its end the request is a test error naming it and the
+    recordings (never a fake HTTP 404 that app code could handle)."""
     transport = ReplayTransport([PLAIN, TOOLS])
     assert fold_sync(transport) == streamagg.replay(PLAIN)
     assert fold_sync(transport) == streamagg.replay(TOOLS)
-    with pytest.raises(streamagg.HTTPStatusError, match=r"404.*no recording") as info:
+    request = r"POST http://api.test/v1/chat/completions \(model 'gpt-4o'\)"
+    used = r"it is request 3; the 2 recordings .*plain-content.* were used"
+    with pytest.raises(RecordingMissingError, match=f"{request}: {used}"):
         fold_sync(transport)
-    assert info.value.error["type"] == "not_found"
+    with pytest.raises(RecordingMissingError, match="were used"):
+        fold_async(transport)
 
 
 def test_replay_transport_mapping_by_model_method_path_or_path() -> None:
-    """A mapping is looked up by the body's model, then "METHOD /path", then "/path"."""
+    """A mapping is looked up by the body's model, then "METHOD /path", then "/path"; a request
+    that matches no key is a test error listing the keys."""
     transport = ReplayTransport(
         {"m-tools": TOOLS, "POST /v1/chat/completions": PLAIN, "/other": TOOLS}
     )
@@ -104,22 +109,26 @@ def test_replay_transport_mapping_by_model_method_path_or_path() -> None:
     assert fold_sync(transport, {"model": "x"}) == streamagg.replay(PLAIN)
     with httpx.Client(transport=transport) as client:
         assert client.get("http://t/other").status_code == 200
-        assert client.post("http://t/nothing", content=b"not json").status_code == 404
-        assert client.post("http://t/nothing", json=[1]).status_code == 404
+        with pytest.raises(
+            RecordingMissingError, match=r"POST http://t/nothing: no key .*'/other'"
+        ):
+            client.post("http://t/nothing", content=b"not json")
+        with pytest.raises(RecordingMissingError, match="m-tools"):
+            client.post("http://t/nothing", json=[1])
 
 
 def test_replay_transport_callable_and_missing_files(tmp_path: Path) -> None:
-    """A callable picks the recording; None or a missing file answer 404 saying why."""
+    """A callable picks the recording; None or a missing file is a test error saying why."""
 
     def choose(request: httpx.Request) -> Any:
         return {"a": PLAIN, "gone": tmp_path / "gone.sse"}.get(request.url.params.get("r", ""))
 
     with httpx.Client(transport=ReplayTransport(choose)) as client:
         assert client.post("http://t/?r=a").status_code == 200
-        missing = client.post("http://t/?r=gone")
-        assert missing.status_code == 404
-        assert "No such file" in missing.json()["error"]["message"]
-        assert client.post("http://t/?r=zzz").status_code == 404
+        with pytest.raises(RecordingMissingError, match=r"cannot read .*gone.sse.*No such file"):
+            client.post("http://t/?r=gone")
+        with pytest.raises(RecordingMissingError, match="callable returned None"):
+            client.post("http://t/?r=zzz")
 
 
 def test_replay_transport_json_recording_is_a_plain_completion() -> None:
@@ -196,8 +205,15 @@ def test_recording_replays_identically(twin: str, server: str, tmp_path: Path) -
 
 def test_recording_only_streams_and_callable_targets(tmp_path: Path) -> None:
     """Error answers are not recorded; a callable names each recording."""
-    upstream = ReplayTransport({"ok": PLAIN})
-    transport = RecordingTransport(lambda request, n: tmp_path / f"{n}.sse", upstream)
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if b"nope" in request.content:
+            return httpx.Response(404, json={"error": {"message": "no such model"}})
+        return ReplayTransport(PLAIN).handle_request(request)
+
+    transport = RecordingTransport(
+        lambda request, n: tmp_path / f"{n}.sse", httpx.MockTransport(upstream)
+    )
     with httpx.Client(transport=transport) as client:
         assert client.post("http://t/", json={"model": "nope"}).status_code == 404
         client.post("http://t/", json={"model": "ok"}).read()
@@ -370,3 +386,16 @@ def test_cassette_async_client_helper(tmp_path: Path) -> None:
             return await s.finish()
 
     assert anyio.run(main) == streamagg.replay(PLAIN)
+
+
+def test_cassette_missing_recording_names_the_request_and_the_recordings(tmp_path: Path) -> None:
+    """A request past the test's recordings is a test error naming the request, its number and
+    the recordings the test has."""
+    (tmp_path / "t.sse").write_bytes(PLAIN.read_bytes())
+    cassette = StreamCassette(tmp_path, "t")
+    assert fold_sync(cassette) == streamagg.replay(PLAIN)
+    with pytest.raises(
+        RecordingMissingError,
+        match=r"model 'gpt-4o'\) \(request 2 of the test; its recordings: \['t.sse'\]\)",
+    ):
+        fold_sync(cassette)
