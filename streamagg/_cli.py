@@ -240,6 +240,8 @@ def _record(args: argparse.Namespace) -> int:
         output = Path(scratch, "recording.sse") if to_stdout else Path(args.output)
         if not output.parent.is_dir():
             raise _UsageError(f"{output.parent} is not a folder (create it first)")
+        if output.is_dir():
+            raise _UsageError(f"{output} is a folder: give the recording's file name")
         status = _record_to(args, payload, headers, api_key, output)
         if to_stdout and output.exists():
             sys.stdout.buffer.write(output.read_bytes())

@@ -219,12 +219,21 @@ Target: TypeAlias = (
 )
 
 
+def _is_folder(target: str | os.PathLike[str]) -> bool:
+    """A target that names a folder: a path ending in a separator, or an existing folder."""
+    text = os.fspath(target)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Send requests through a live transport and record each streaming answer.
 
     Every 2xx answer labelled ``text/event-stream`` (or ``application/json``) is written to
     ``target`` as it is read, byte for byte, with a ``: t=SECONDS`` comment line before each
-    event. ``target`` is a path or a callable ``(request, number) -> path``. The inner transport
+    event. ``target`` is a file (one recording: a second one raises ``FileExistsError`` rather
+    than overwrite the first), a folder (a path ending in ``/``, or an existing folder: one file
+    per request, ``000.sse``, ``001.sse``...) or a callable ``(request, number) -> path``. The
+    inner transport
     defaults to httpx's own (``HTTPTransport``/``AsyncHTTPTransport``). ``recorded`` lists the
     paths written.
     """
@@ -243,11 +252,24 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _path(self, request: httpx.Request) -> Path:
         number = next(self._count)
         target = self._target
-        return Path(target(request, number) if callable(target) else target)
+        if callable(target):
+            return Path(target(request, number))
+        if _is_folder(target):
+            return Path(target, f"{number:03d}.sse")
+        if number:  # one file holds one recording: never overwrite the first silently
+            raise FileExistsError(
+                f"{target} already holds this transport's first recording; to record several "
+                f"requests give a folder (a path ending in '/') or a callable (request, n) -> path"
+            )
+        return Path(target)
 
     def _wrap(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
         if response.is_success and media_type(response) in STREAM_CONTENT_TYPES:
-            path = self._path(request)
+            try:
+                path = self._path(request)
+            except FileExistsError:
+                response.close()
+                raise
             self.recorded.append(path)
             response.stream = _TeeStream(response.stream, _Recorder(path, started))
 

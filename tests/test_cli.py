@@ -251,11 +251,12 @@ def test_record_failures_exit_1(
     assert not out.exists()
     assert main(["record", "http://127.0.0.1:9/v1", "--data", "{}", "-o", str(out)]) == 1
     assert "cannot reach" in capsys.readouterr().err
-    folder = tmp_path / "a-folder"
-    folder.mkdir()  # a folder cannot be written as a file
     url = f"{server}/openai-python__plain-content"
-    assert main(["record", url, "--data", "{}", "-o", str(folder)]) == 1
+    too_long = tmp_path / ("x" * 300 + ".sse")  # a name no file system takes
+    assert main(["record", url, "--data", "{}", "-o", str(too_long)]) == 1
     assert "cannot write" in capsys.readouterr().err
+    assert main(["record", url, "--data", "{}", "-o", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
     cut = f"{server}/openai-python__plain-content?cut=2000"
     assert main(["record", cut, "--data", "{}", "-o", str(out)]) == 1
     assert f"what arrived is in {out}" in capsys.readouterr().err

@@ -399,3 +399,20 @@ def test_cassette_missing_recording_names_the_request_and_the_recordings(tmp_pat
         match=r"model 'gpt-4o'\) \(request 2 of the test; its recordings: \['t.sse'\]\)",
     ):
         fold_sync(cassette)
+
+
+def test_record_targets_a_file_once_or_a_folder_per_request(tmp_path: Path) -> None:
+    """``record("x.sse")`` holds one recording (a second raises ``FileExistsError`` instead of
+    overwriting it); ``record("dir/")`` writes one file per request."""
+    single = tmp_path / "x.sse"
+    with httpx.Client(transport=record(single, ReplayTransport(PLAIN))) as client:
+        client.post("http://t/").read()
+        with pytest.raises(FileExistsError, match="already holds"):
+            client.post("http://t/")
+    assert streamagg.replay(single) == streamagg.replay(PLAIN)
+    folder = record(f"{tmp_path / 'many'}/", ReplayTransport([PLAIN, TOOLS]))
+    with httpx.Client(transport=folder) as client:
+        client.post("http://t/").read()
+        client.post("http://t/").read()
+    assert [p.name for p in folder.recorded] == ["000.sse", "001.sse"]
+    assert streamagg.replay(folder.recorded[1]) == streamagg.replay(TOOLS)
