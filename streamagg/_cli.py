@@ -240,13 +240,20 @@ def _record(args: argparse.Namespace) -> int:
         output = Path(scratch, "recording.sse") if to_stdout else Path(args.output)
         if not output.parent.is_dir():
             raise _UsageError(f"{output.parent} is not a folder (create it first)")
-        if output.is_dir():
+        if _is_dir(output):
             raise _UsageError(f"{output} is a folder: give the recording's file name")
         status = _record_to(args, payload, headers, api_key, output)
         if to_stdout and output.exists():
             sys.stdout.buffer.write(output.read_bytes())
             sys.stdout.flush()
     return status
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name the file system refuses (too long...): writing will say so
+        return False
 
 
 def _record_to(

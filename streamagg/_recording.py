@@ -222,7 +222,12 @@ Target: TypeAlias = (
 def _is_folder(target: str | os.PathLike[str]) -> bool:
     """A target that names a folder: a path ending in a separator, or an existing folder."""
     text = os.fspath(target)
-    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+    if text.endswith(("/", os.sep)):
+        return True
+    try:
+        return Path(text).is_dir()
+    except OSError:  # a name the file system refuses: writing the file will say so
+        return False
 
 
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
