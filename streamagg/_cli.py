@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
     p.add_argument("--no-timing", action="store_true", help="send at once, not at recorded times")
+    p.add_argument("--quiet", action="store_true", help="no access line per request on stderr")
 
     p = commands.add_parser("record", help="record a live stream to a file, with timing")
     p.add_argument("url", help="the API base URL or its /chat/completions URL")
@@ -214,6 +216,11 @@ def _serve(args: argparse.Namespace) -> int:
         f"at http://{shown}:{port}/v1 (timing {'off' if args.no_timing else 'on'})",
         flush=True,
     )
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("streamagg: %(message)s"))
+        _server.access_log.addHandler(handler)
+        _server.access_log.setLevel(logging.INFO)
     _server.serve(_server.ReplayApp(folder, timing=not args.no_timing), sock)
     return 0
 

@@ -17,7 +17,8 @@ optional ``serve`` extra. Endpoints:
 * ``GET /v1/models``: the recordings, as models.
 
 Each request runs in its own task (concurrent clients), and a client that disconnects stops its
-stream at once.
+stream at once. Each request is logged in one line on the ``streamagg.serve`` logger (INFO):
+method, path, recording, status, events sent, duration, and whether the client left early.
 """
 
 from __future__ import annotations
@@ -125,6 +126,13 @@ class ReplayApp:
             return
         if scope["type"] != "http":  # websockets: not ours
             return
+        request = _Request(scope, send)
+        try:
+            await self._route(scope, receive, request.send, request)
+        finally:
+            request.log()
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, request: _Request) -> None:
         method, path = scope["method"], scope["path"].rstrip("/")
         dialect = _ROUTES.get(path)
         gemini = _GEMINI.fullmatch(path)
@@ -137,7 +145,7 @@ class ReplayApp:
             if method != "POST":
                 await _error(send, 405, "use POST", "invalid_request_error")
                 return
-            await self._call(route, scope, receive, send)
+            await self._call(route, scope, receive, send, request)
         elif path in ("/v1/models", "/models") and method == "GET":
             names = self.recordings()
             data = [{"id": n, "object": "model", "owned_by": "streamagg"} for n in names]
@@ -176,6 +184,7 @@ class ReplayApp:
         scope: Scope,
         receive: Receive,
         send: Send,
+        request: _Request,
     ) -> None:
         """Answer a call of ``route``: (the dialect, the model its path names, whether its
         path asks for a stream)."""
@@ -207,8 +216,9 @@ class ReplayApp:
             streaming = payload.get("stream") is not False  # Ollama streams by default
         else:
             streaming = payload.get("stream") is True  # the others' default is one object
+        request.recording = path.name
         if streaming:
-            await self._stream(receive, send, path)
+            request.gone = await self._stream(receive, send, path)
         else:
             await self._whole(send, path)
 
@@ -232,7 +242,8 @@ class ReplayApp:
             return
         await _json(send, 200, to_dict(response))
 
-    async def _stream(self, receive: Receive, send: Send, path: Path) -> None:
+    async def _stream(self, receive: Receive, send: Send, path: Path) -> bool:
+        """Send a recording as a stream; True when the client went away before its end."""
         data = path.read_bytes()
         headers = [(b"content-type", content_type(data).encode()), (b"cache-control", b"no-cache")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -255,12 +266,58 @@ class ReplayApp:
                 if wait:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(gone.wait(), wait)
+                else:
+                    # Let the loop run between pieces: a closed connection is noticed (and the
+                    # watcher hears of it) before the next write, not thousands of writes later.
+                    await asyncio.sleep(0)
                 if gone.is_set():
-                    return  # the client went away: stop this stream, nothing else
+                    return True  # the client went away: stop this stream, nothing else
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return False
         finally:
             watcher.cancel()
+
+
+#: The logger of ``serve``'s access lines (one per request), at level INFO.
+access_log = logging.getLogger("streamagg.serve")
+
+
+class _Request:
+    """One request's access-log line: what was asked, which recording answered, the status,
+    how many pieces (events) were sent, how long it took, and whether the client left early."""
+
+    def __init__(self, scope: Scope, send: Send) -> None:
+        self.method = scope.get("method", "-")
+        self.path = scope.get("path", "-")
+        self.started = time.monotonic()
+        self.recording = "-"
+        self.status: int | None = None
+        self.events = 0
+        self.gone = False
+        self._send = send
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message.get("body") and message.get("more_body"):
+            self.events += 1
+        await self._send(message)
+
+    def log(self) -> None:
+        took = time.monotonic() - self.started
+        status = "-" if self.status is None else str(self.status)
+        left = " (client left)" if self.gone or self.status is None else ""
+        access_log.info(
+            "%s %s recording=%s status=%s events=%d %.3fs%s",
+            self.method,
+            self.path,
+            self.recording,
+            status,
+            self.events,
+            took,
+            left,
+        )
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -367,6 +367,7 @@ def test_serve_as_a_real_process(tmp_path: Path) -> None:
             "127.0.0.1",
         ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -387,6 +388,14 @@ def test_serve_as_a_real_process(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+    assert process.stderr is not None
+    access = [line for line in process.stderr.read().splitlines() if "recording=" in line]
+    assert len(access) == 6  # one line per request
+    assert all(
+        line.startswith("streamagg: POST /v1/chat/completions recording=openai-python__")
+        and "status=200" in line
+        for line in access
+    )
 
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import streamagg
+from streamagg import ChatCompletionResponse, Choice, Message
 from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
 from streamagg.testing import synthesize
 
@@ -187,13 +188,16 @@ def test_broken_recording_when_not_streaming(tmp_path: Path) -> None:
 
 
 def asgi(
-    app: ReplayApp, scope: dict[str, Any], messages: list[dict[str, Any]]
+    app: ReplayApp, scope: dict[str, Any], messages: list[dict[str, Any]], stay: bool = False
 ) -> list[dict[str, Any]]:
-    """Run the ASGI app on scripted messages; return what it sent."""
+    """Run the ASGI app on scripted messages; return what it sent. After the messages the
+    client disconnects, or (``stay``) stays connected."""
     sent: list[dict[str, Any]] = []
     inbox = list(messages)
 
     async def receive() -> dict[str, Any]:
+        if not inbox and stay:
+            await anyio.sleep_forever()
         return inbox.pop(0) if inbox else {"type": "http.disconnect"}
 
     async def send(message: MutableMapping[str, Any]) -> None:
@@ -211,15 +215,16 @@ def test_asgi_edges(folder: Path) -> None:
     http = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
     assert asgi(app, http, [{"type": "http.disconnect"}]) == []
     body = {"type": "http.request", "body": b'{"model": "slow", "stream": true}'}
-    sent = asgi(app, http, [body, {"type": "http.request", "body": b""}])
+    sent = asgi(app, http, [body, {"type": "http.request", "body": b""}], stay=True)
     assert sent[0]["status"] == 200
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
-    # With waits between events the watcher runs: it skips other messages, sees the
-    # disconnect (the inbox is empty), and the stream stops before its end.
-    paced_app = ReplayApp(folder, timing=False, delay=0.001)
-    sent = asgi(paced_app, http, [body, {"type": "http.request", "body": b""}])
-    assert sent[0]["status"] == 200
-    assert sent[-1].get("more_body") is True
+    # The watcher skips other messages, sees the disconnect (the inbox is empty), and the
+    # stream stops before its end, paced or not.
+    for delay in (0.0, 0.001):
+        paced_app = ReplayApp(folder, timing=False, delay=delay)
+        sent = asgi(paced_app, http, [body, {"type": "http.request", "body": b""}])
+        assert sent[0]["status"] == 200
+        assert all(m.get("more_body") is not False for m in sent)
     life = asgi(
         app, {"type": "lifespan"}, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     )
@@ -415,3 +420,32 @@ def connect(port: int) -> socket.socket | None:
         return socket.create_connection(("127.0.0.1", port), timeout=2)
     except OSError:
         return None
+
+
+def test_a_client_that_leaves_stops_its_stream_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that closes 200 bytes into an untimed stream stops it at once: one access line
+    saying so, not a flood of ``socket.send() raised exception.`` (there were thousands)."""
+    big = ChatCompletionResponse(choices=[Choice(0, Message(content="x" * 50_000))])
+    (tmp_path / "big.sse").write_bytes(synthesize(big, chunk_size=5))
+    url, server, thread = start(ReplayApp(tmp_path, timing=False))
+    port = int(url.split(":")[2].split("/")[0])
+    body = b'{"model": "big", "stream": true}'
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                client.sendall(head % len(body) + body)
+                client.recv(200)
+        deadline = time.monotonic() + 10
+        while len([r for r in caplog.records if r.name == "streamagg.serve"]) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)
+    access = [r.getMessage() for r in caplog.records if r.name == "streamagg.serve"]
+    assert len(access) == 3
+    assert all("(client left)" in line and "recording=big.sse" in line for line in access)
+    assert not [r for r in caplog.records if "socket.send" in r.getMessage()]
