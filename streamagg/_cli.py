@@ -25,6 +25,7 @@ from ._app import chat
 from ._convert import to_dict
 from ._detect import detect_dialect, make_fold, output_text, replay_any
 from ._errors import StreamError
+from ._http import HTTPStatusError
 from ._ingest import StreamReader
 from ._models import is_output_text
 from ._recording import RecordingTransport, paced, timed_segments
@@ -286,7 +287,10 @@ def _record_to(
         if not transport.recorded and isinstance(exc.__cause__, httpx.HTTPError):
             print(f"streamagg: cannot reach {args.url}: {exc.__cause__}", file=sys.stderr)
             return 1
-        saved = f" (what arrived is in {shown})" if transport.recorded else ""
+        saved = ""
+        if transport.recorded:
+            what = "the answer" if isinstance(exc, HTTPStatusError) else "what arrived"
+            saved = f" ({what} is recorded in {shown})"
         print(f"streamagg: {type(exc).__name__}: {exc}{saved}", file=sys.stderr)
         return 1
     except OSError as exc:

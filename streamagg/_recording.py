@@ -6,6 +6,20 @@ ignored by every SSE parser, so a recording is still a valid stream; removing th
 gives back the exact bytes the server sent. Files without timing lines (any plain ``.sse``) are
 recordings too: they simply have no timing.
 
+An answer that is not a 2xx stream (a 401, a 429, a 500) is recorded too, so that error paths can
+be tested: comment lines give its status and the headers that matter, a blank line, then its
+body byte for byte::
+
+    : http-status: 429
+    : http-header: content-type: application/json
+    : http-header: retry-after: 2
+
+    {"error": {"message": "Rate limit reached", "type": "requests"}}
+
+``http_answer(recording)`` reads them back; ``ReplayTransport`` and ``serve`` answer with them.
+Only ``content-type``, ``retry-after`` and rate-limit headers are kept (never credentials or
+cookies).
+
 Sans-IO: ``EventBoundaries`` finds where events end in bytes arriving in any pieces;
 ``timed_segments`` splits a recording into ``(time, bytes)`` pieces. ``RecordingTransport`` (the
 one part that does I/O) writes recordings in this format from live responses.
@@ -29,9 +43,12 @@ from ._ingest import body_is_json
 
 __all__ = [
     "EventBoundaries",
+    "HTTPAnswer",
     "RecordingTransport",
     "Target",
     "content_type",
+    "http_answer",
+    "http_answer_recording",
     "paced",
     "record",
     "segments_by_event",
@@ -41,6 +58,51 @@ __all__ = [
 
 _TIMING = re.compile(rb"(?:(?<=[\r\n])|^): t=(\d+(?:\.\d*)?)\n")
 _CR, _LF = 0x0D, 0x0A
+
+
+_STATUS = b": http-status: "
+_HEADER = b": http-header: "
+# Headers of an error answer worth keeping (the rest may hold credentials or cookies).
+_KEPT_HEADERS = ("content-type", "retry-after", "retry-after-ms")
+_KEPT_PREFIXES = ("x-ratelimit-", "ratelimit-", "anthropic-ratelimit-")
+
+
+class HTTPAnswer:
+    """A recorded answer that is not a 2xx stream: its status, kept headers and body."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def http_answer_recording(status: int, headers: httpx.Headers, body: bytes) -> bytes:
+    """The recording of an answer with ``status``: its kept headers and body (see above)."""
+    lines = [_STATUS + str(status).encode() + b"\n"]
+    for key, value in headers.items():
+        name = key.lower()
+        if name in _KEPT_HEADERS or name.startswith(_KEPT_PREFIXES):
+            lines.append(_HEADER + f"{name}: {value}".encode("utf-8", "replace") + b"\n")
+    return b"".join(lines) + b"\n" + body
+
+
+def http_answer(recording: bytes) -> HTTPAnswer | None:
+    """The answer a recording of a non-2xx answer holds; None for any other recording."""
+    if not recording.startswith(_STATUS):
+        return None
+    head, _, body = recording.partition(b"\n\n")
+    lines = head.split(b"\n")
+    status = lines[0][len(_STATUS) :].strip()
+    if not status.isdigit():
+        return None
+    headers = []
+    for line in lines[1:]:
+        if line.startswith(_HEADER):
+            name, _, value = line[len(_HEADER) :].decode("utf-8", "replace").partition(": ")
+            headers.append((name, value))
+    return HTTPAnswer(int(status), headers, body)
 
 
 def content_type(recording: bytes) -> str:
@@ -231,16 +293,16 @@ def _is_folder(target: str | os.PathLike[str]) -> bool:
 
 
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Send requests through a live transport and record each streaming answer.
+    """Send requests through a live transport and record each answer.
 
-    Every 2xx answer labelled ``text/event-stream`` (or ``application/json``) is written to
-    ``target`` as it is read, byte for byte, with a ``: t=SECONDS`` comment line before each
-    event. ``target`` is a file (one recording: a second one raises ``FileExistsError`` rather
-    than overwrite the first), a folder (a path ending in ``/``, or an existing folder: one file
-    per request, ``000.sse``, ``001.sse``...) or a callable ``(request, number) -> path``. The
-    inner transport
-    defaults to httpx's own (``HTTPTransport``/``AsyncHTTPTransport``). ``recorded`` lists the
-    paths written.
+    Every 2xx answer labelled ``text/event-stream`` (or JSON) is written to ``target`` as it
+    is read, byte for byte, with a ``: t=SECONDS`` comment line before each event; every
+    non-2xx answer is written as its status, kept headers and body (``http_answer``).
+    ``target`` is a file (one recording: a second one raises ``FileExistsError`` rather than
+    overwrite the first), a folder (a path ending in ``/``, or an existing folder: one file per
+    request, ``000.sse``, ``001.sse``...) or a callable ``(request, number) -> path``. The
+    inner transport defaults to httpx's own (``HTTPTransport``/``AsyncHTTPTransport``).
+    ``recorded`` lists the paths written.
     """
 
     def __init__(
@@ -268,6 +330,15 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             )
         return Path(target)
 
+    def _record_answer(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Record a non-2xx answer (read whole: error bodies are small), kept readable."""
+        path = self._path(request)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            http_answer_recording(response.status_code, response.headers, response.content)
+        )
+        self.recorded.append(path)
+
     def _wrap(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
         if response.is_success and media_type(response) in STREAM_CONTENT_TYPES:
             try:
@@ -285,6 +356,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise TypeError("an httpx.Client needs a sync inner transport to record through")
         started = time.perf_counter()
         response = self._transport.handle_request(request)
+        if not response.is_success:
+            response.read()
+            self._record_answer(request, response)
+            return response
         self._wrap(request, response, started)
         return response
 
@@ -297,6 +372,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             )
         started = time.perf_counter()
         response = await self._transport.handle_async_request(request)
+        if not response.is_success:
+            await response.aread()
+            self._record_answer(request, response)
+            return response
         self._wrap(request, response, started)
         return response
 

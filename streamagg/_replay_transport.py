@@ -14,7 +14,7 @@ from typing import TypeAlias, cast
 
 import httpx
 
-from ._recording import content_type, paced, timed_segments
+from ._recording import content_type, http_answer, paced, timed_segments
 
 __all__ = ["Recording", "RecordingMissingError", "Recordings", "ReplayTransport", "describe"]
 
@@ -96,7 +96,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     an HTTP answer that the code under test could handle as the server's. The bytes go out
     event by event: at once, with ``delay`` seconds between events, or, with ``timing=True``,
     at the recorded times. A recording that is a JSON object is served as a plain
-    (non-streaming) completion.
+    (non-streaming) completion; a recorded error answer (``http_answer``) with its status,
+    headers and body.
     ``requests`` lists the requests received, bodies read.
     """
 
@@ -148,6 +149,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise _missing(
                 request, f"cannot read {recording!s}", exc.strerror or str(exc)
             ) from None
+        answer = http_answer(data)
+        if answer is not None:  # a recorded error answer: its status, headers and body
+            return httpx.Response(
+                answer.status, headers=answer.headers, content=answer.body, request=request
+            )
         return httpx.Response(
             200,
             headers={"content-type": content_type(data), "cache-control": "no-cache"},

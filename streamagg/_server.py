@@ -13,7 +13,9 @@ optional ``serve`` extra. Endpoints:
   ``"stream": false``; Gemini's ``streamGenerateContent``, sent as SSE whatever ``alt`` says) the
   recording is sent at the recorded timing (unless timing is off), Ollama's JSON lines one line
   at a time; otherwise it is folded and sent as the one JSON object a non-streaming call
-  returns. Recordings are the folder's ``.sse``, ``.ndjson`` and ``.jsonl`` files.
+  returns. A recorded error answer (a 429, a 500: ``http_answer``) is sent as it was recorded,
+  status, headers and body. Recordings are the folder's ``.sse``, ``.ndjson`` and ``.jsonl``
+  files.
 * ``GET /v1/models``: the recordings, as models.
 
 Each request runs in its own task (concurrent clients), and a client that disconnects stops its
@@ -39,7 +41,7 @@ from typing import Any
 from ._convert import to_dict
 from ._detect import DIALECTS, detect_dialect, replay_any
 from ._errors import StreamError
-from ._recording import content_type, paced, timed_segments
+from ._recording import content_type, http_answer, paced, timed_segments
 
 __all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
 
@@ -217,6 +219,13 @@ class ReplayApp:
         else:
             streaming = payload.get("stream") is True  # the others' default is one object
         request.recording = path.name
+        answer = http_answer(path.read_bytes())
+        if answer is not None:  # a recorded error answer, whatever the request asked
+            fields = [(k.encode(), v.encode()) for k, v in answer.headers]
+            start = {"type": "http.response.start", "status": answer.status, "headers": fields}
+            await send(start)
+            await send({"type": "http.response.body", "body": answer.body})
+            return
         if streaming:
             request.gone = await self._stream(receive, send, path)
         else:

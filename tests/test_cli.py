@@ -247,8 +247,11 @@ def test_record_failures_exit_1(
     """An HTTP error, a dead address and a stream cut short exit 1 with one line."""
     out = tmp_path / "o.sse"
     assert main(["record", f"{server}/missing", "--data", "{}", "-o", str(out)]) == 1
-    assert "HTTPStatusError" in capsys.readouterr().err
-    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "HTTPStatusError" in err
+    assert f"the answer is recorded in {out}" in err
+    assert out.read_bytes().startswith(b": http-status: 404\n")
+    out.unlink()
     assert main(["record", "http://127.0.0.1:9/v1", "--data", "{}", "-o", str(out)]) == 1
     assert "cannot reach" in capsys.readouterr().err
     url = f"{server}/openai-python__plain-content"
@@ -259,7 +262,7 @@ def test_record_failures_exit_1(
     assert "is a folder" in capsys.readouterr().err
     cut = f"{server}/openai-python__plain-content?cut=2000"
     assert main(["record", cut, "--data", "{}", "-o", str(out)]) == 1
-    assert f"what arrived is in {out}" in capsys.readouterr().err
+    assert f"what arrived is recorded in {out}" in capsys.readouterr().err
     assert out.exists()
 
 

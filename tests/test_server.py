@@ -449,3 +449,24 @@ def test_a_client_that_leaves_stops_its_stream_with_one_log_line(
     assert len(access) == 3
     assert all("(client left)" in line and "recording=big.sse" in line for line in access)
     assert not [r for r in caplog.records if "socket.send" in r.getMessage()]
+
+
+def test_serve_answers_a_recorded_error(tmp_path: Path) -> None:
+    """A recorded error answer is sent as recorded (status, headers, body), streaming or not."""
+    recording = (
+        b': http-status: 503\n: http-header: retry-after: 7\n\n{"error": {"message": "busy"}}'
+    )
+    (tmp_path / "busy.sse").write_bytes(recording)
+    url, server, thread = start(ReplayApp(tmp_path, timing=False))
+    try:
+        with httpx.Client() as client:
+            for stream in (True, False):
+                answer = client.post(
+                    f"{url}/chat/completions", json={"model": "busy", "stream": stream}
+                )
+                assert answer.status_code == 503
+                assert answer.headers["retry-after"] == "7"
+                assert answer.json() == {"error": {"message": "busy"}}
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)

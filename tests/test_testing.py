@@ -203,8 +203,8 @@ def test_recording_replays_identically(twin: str, server: str, tmp_path: Path) -
     assert streamagg.replay(target) == streamagg.replay(original) == live
 
 
-def test_recording_only_streams_and_callable_targets(tmp_path: Path) -> None:
-    """Error answers are not recorded; a callable names each recording."""
+def test_recording_error_answers_and_callable_targets(tmp_path: Path) -> None:
+    """Error answers are recorded too (as answers); a callable names each recording."""
 
     def upstream(request: httpx.Request) -> httpx.Response:
         if b"nope" in request.content:
@@ -217,8 +217,9 @@ def test_recording_only_streams_and_callable_targets(tmp_path: Path) -> None:
     with httpx.Client(transport=transport) as client:
         assert client.post("http://t/", json={"model": "nope"}).status_code == 404
         client.post("http://t/", json={"model": "ok"}).read()
-    assert transport.recorded == [tmp_path / "0.sse"]
-    assert timed_segments((tmp_path / "0.sse").read_bytes())[-1][1] == b"data: [DONE]\n\n"
+    assert transport.recorded == [tmp_path / "0.sse", tmp_path / "1.sse"]
+    assert (tmp_path / "0.sse").read_bytes().startswith(b": http-status: 404\n")
+    assert timed_segments((tmp_path / "1.sse").read_bytes())[-1][1] == b"data: [DONE]\n\n"
 
 
 def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
@@ -416,3 +417,55 @@ def test_record_targets_a_file_once_or_a_folder_per_request(tmp_path: Path) -> N
         client.post("http://t/").read()
     assert [p.name for p in folder.recorded] == ["000.sse", "001.sse"]
     assert streamagg.replay(folder.recorded[1]) == streamagg.replay(TOOLS)
+
+
+def test_error_answers_are_recorded_readably_and_replay_exactly(tmp_path: Path) -> None:
+    """A non-2xx answer is recorded as its status, the headers that matter (never credentials
+    or cookies) and its body, in a readable file; ``ReplayTransport`` answers with it, so the
+    app's error path (``HTTPStatusError``, ``retry-after``) is testable, sync and async."""
+    body = b'{"error": {"message": "Rate limit reached", "type": "requests"}}'
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        headers = {
+            "content-type": "application/json",
+            "retry-after": "2",
+            "x-ratelimit-remaining-requests": "0",
+            "set-cookie": "session=secret",
+            "authorization": "Bearer leaked",
+        }
+        return httpx.Response(429, headers=headers, content=body)
+
+    target = tmp_path / "limited.sse"
+    recorder = RecordingTransport(target, httpx.MockTransport(upstream))
+    with pytest.raises(streamagg.HTTPStatusError) as live:
+        fold_sync(recorder)
+    assert live.value.response.status_code == 429
+    text = target.read_text()
+    assert text.startswith(": http-status: 429\n: http-header: content-type: application/json\n")
+    assert ": http-header: retry-after: 2\n" in text
+    assert "x-ratelimit-remaining-requests: 0" in text
+    assert "secret" not in text
+    assert "leaked" not in text
+    assert text.endswith("\n\n" + body.decode())
+    for fold in (fold_sync, fold_async):
+        with pytest.raises(streamagg.HTTPStatusError, match="Rate limit reached") as replayed:
+            fold(ReplayTransport(target))
+        assert replayed.value.response.status_code == 429
+        assert replayed.value.response.headers["retry-after"] == "2"
+        assert replayed.value.error == {"message": "Rate limit reached", "type": "requests"}
+
+
+def test_cassette_records_and_replays_an_error_answer(tmp_path: Path) -> None:
+    """A cassette records an error answer from the live service and replays it: the 401 path
+    of the app is testable offline."""
+    live = httpx.MockTransport(
+        lambda request: httpx.Response(401, json={"error": {"message": "bad key"}})
+    )
+    for cassette in (
+        StreamCassette(tmp_path, "auth", mode="missing", live=live),
+        StreamCassette(tmp_path, "auth"),
+    ):
+        with pytest.raises(streamagg.HTTPStatusError, match="bad key") as info:
+            fold_sync(cassette)
+        assert info.value.response.status_code == 401
+    assert (tmp_path / "auth.sse").read_bytes().startswith(b": http-status: 401\n")
