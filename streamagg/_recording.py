@@ -214,7 +214,11 @@ def paced(
 
 
 class _Recorder:
-    """Collects a response's bytes with the arrival time of each event, then writes the file."""
+    """Collects a response's bytes with the arrival time of each event, then writes the file.
+
+    Timing lines are SSE comments: only an event stream gets them. A JSON body (a non-streaming
+    answer) or JSON lines (Ollama) are recorded byte for byte, as the bytes say (the rule of
+    ``streamagg._ingest``), so that the recording replays as what it is."""
 
     def __init__(self, path: Path, started: float) -> None:
         self._path = path
@@ -223,6 +227,7 @@ class _Recorder:
         self._out = bytearray()
         self._event = bytearray()
         self._closed = False
+        self._json: bool | None = None  # undecided until a byte that is not whitespace
 
     def _mark(self) -> None:
         self._out += timing_line(time.perf_counter() - self._started)
@@ -230,6 +235,11 @@ class _Recorder:
         self._event.clear()
 
     def feed(self, data: bytes) -> None:
+        if self._json is None:
+            self._json = body_is_json(bytes(self._event) + data)
+        if self._json:
+            self._event += data  # recorded as it is, without timing
+            return
         start = 0
         for end in self._boundaries.feed(data):
             self._event += data[start:end]
@@ -241,7 +251,9 @@ class _Recorder:
         if self._closed:
             return
         self._closed = True
-        if self._event:
+        if self._json:
+            self._out += self._event
+        elif self._event:
             self._mark()
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.write_bytes(bytes(self._out))

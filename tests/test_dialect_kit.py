@@ -348,6 +348,21 @@ def test_serve_answers_ollama_line_by_line(served: str) -> None:
         assert ollama.from_dict(whole.json()) == ollama.replay(OLLAMA)
 
 
+def test_ndjson_recorded_from_serve_is_byte_for_byte(served: str, tmp_path: Path) -> None:
+    """Recording an Ollama stream keeps its JSON lines byte for byte (no timing comments,
+    which are SSE's), so it replays as it was served."""
+    from streamagg.testing import record
+
+    out = tmp_path / "chat.ndjson"
+    with (
+        httpx.Client(transport=record(out)) as client,
+        ollama.create(client, served.removesuffix("/v1"), {"model": OLLAMA.stem}) as s,
+    ):
+        s.finish()
+    assert out.read_bytes() == OLLAMA.read_bytes()
+    assert ollama.replay(out) == ollama.replay(OLLAMA)
+
+
 def test_serve_answers_legacy_completions(served: str) -> None:
     """``/v1/completions`` answers from the legacy completion recordings."""
     with httpx.Client() as client, completions.create(client, served, {"prompt": "x"}) as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import socket
@@ -276,6 +277,29 @@ def test_record_from_the_replay_server_replays_identically(
     assert times == sorted(times)
     last = times[-1]
     assert last >= 0.3  # the served pace: 0.05 s per event (a lower bound only)
+
+
+def test_a_non_streaming_answer_recorded_from_serve_replays(
+    base: str, folder: Path, tmp_path: Path
+) -> None:
+    """A ``"stream": false`` call to ``serve`` recorded with ``record()`` is a JSON recording
+    that replays to the same response everywhere: ``replay``, ``ReplayTransport``, the CLI."""
+    from streamagg._cli import main
+    from streamagg.testing import ReplayTransport, record
+
+    out = tmp_path / "whole.json"
+    with httpx.Client(transport=record(out)) as client:
+        answer = client.post(f"{base}/chat/completions", json={"model": NAMES[1], "stream": False})
+    assert answer.headers["content-type"] == "application/json"
+    want = streamagg.replay(STREAMS / f"{NAMES[1]}.sse")
+    assert streamagg.from_dict(json.loads(out.read_bytes())) == want  # the body, as it came
+    assert streamagg.replay(out) == want
+    with (
+        httpx.Client(transport=ReplayTransport(out)) as client,
+        streamagg.chat(client, "http://t/v1", {"model": "m", "stream": False}) as s,
+    ):
+        assert s.finish() == want
+    assert main(["replay", str(out)]) == 0
 
 
 # -- security: what a misbehaving client cannot do ------------------------------------------
