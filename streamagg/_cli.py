@@ -25,6 +25,7 @@ from ._app import chat
 from ._convert import to_dict
 from ._detect import detect_dialect, make_fold, output_text, replay_any
 from ._errors import StreamError
+from ._faults import Faults
 from ._http import HTTPStatusError
 from ._ingest import StreamReader
 from ._models import is_output_text
@@ -72,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
     p.add_argument("--no-timing", action="store_true", help="send at once, not at recorded times")
     p.add_argument("--quiet", action="store_true", help="no access line per request on stderr")
+    p.add_argument(
+        "--fault",
+        metavar="SPEC",
+        help="faults for every stream, e.g. cut-after-event=5 or stall=2,stall-after-event=3 "
+        "(a request's X-Streamagg-Fault header overrides it)",
+    )
 
     p = commands.add_parser("record", help="record a live stream to a file, with timing")
     p.add_argument("url", help="the API base URL or its /chat/completions URL")
@@ -199,6 +206,10 @@ def _serve(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise _UsageError(f"{args.dir} is not a folder")
+    try:
+        faults = None if args.fault is None else Faults.parse(args.fault)
+    except ValueError as exc:
+        raise _UsageError(f"--fault: {exc}") from None
     names = sorted(p.stem for p in folder.iterdir() if p.suffix in _server.RECORDING_SUFFIXES)
     if not names:
         raise _UsageError(f"{args.dir} holds no recordings (.sse, .ndjson, .jsonl)")
@@ -222,7 +233,7 @@ def _serve(args: argparse.Namespace) -> int:
         handler.setFormatter(logging.Formatter("streamagg: %(message)s"))
         _server.access_log.addHandler(handler)
         _server.access_log.setLevel(logging.INFO)
-    _server.serve(_server.ReplayApp(folder, timing=not args.no_timing), sock)
+    _server.serve(_server.ReplayApp(folder, timing=not args.no_timing, faults=faults), sock)
     return 0
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "http_answer_recording",
     "paced",
     "record",
+    "replay_segments",
     "segments_by_event",
     "timed_segments",
     "timing_line",
@@ -176,6 +177,14 @@ def segments_by_event(data: bytes) -> list[bytes]:
     if start < len(data):
         pieces.append(data[start:])
     return pieces
+
+
+def replay_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
+    """The pieces a replay sends: JSON lines one line at a time, an event stream event by
+    event with its recorded times (``timed_segments``)."""
+    if content_type(recording) == "application/x-ndjson":
+        return [(None, line) for line in recording.splitlines(keepends=True)]
+    return timed_segments(recording)
 
 
 def timed_segments(recording: bytes) -> list[tuple[float | None, bytes]]:

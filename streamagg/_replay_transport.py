@@ -14,7 +14,8 @@ from typing import TypeAlias, cast
 
 import httpx
 
-from ._recording import content_type, http_answer, paced, timed_segments
+from ._faults import CUT, Faults, Step, plan
+from ._recording import content_type, http_answer, replay_segments
 
 __all__ = ["Recording", "RecordingMissingError", "Recordings", "ReplayTransport", "describe"]
 
@@ -65,24 +66,51 @@ def _missing(request: httpx.Request, why: str, available: str) -> RecordingMissi
 
 
 class _Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A recording's bytes, event by event, at the recorded times or with a fixed delay."""
+    """A recording's bytes as a plan of steps (``_faults.plan``): waits, bytes, and a dropped
+    connection (``httpx.RemoteProtocolError``) when a fault cuts it. A wait longer than the
+    request's read timeout raises ``httpx.ReadTimeout`` at the timeout, as a real connection
+    would."""
 
-    def __init__(self, pieces: list[tuple[float | None, bytes]], timing: bool, delay: float):
-        self._pieces = pieces
-        self._timing = timing
-        self._delay = delay
+    def __init__(self, steps: list[Step], read_timeout: float | None):
+        self._steps = steps
+        self._read_timeout = read_timeout
+
+    def _too_long(self, wait: float) -> bool:
+        return self._read_timeout is not None and wait > self._read_timeout
 
     def __iter__(self) -> Iterator[bytes]:
-        for wait, data in paced(self._pieces, timing=self._timing, delay=self._delay):
+        for wait, data in self._steps:
+            if self._too_long(wait):
+                time.sleep(self._read_timeout or 0)
+                raise _timeout()
             if wait:
                 time.sleep(wait)
-            yield data
+            if data is CUT:
+                raise _cut()
+            if data:
+                yield data
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for wait, data in paced(self._pieces, timing=self._timing, delay=self._delay):
+        for wait, data in self._steps:
+            if self._too_long(wait):
+                await asyncio.sleep(self._read_timeout or 0)
+                raise _timeout()
             if wait:
                 await asyncio.sleep(wait)
-            yield data
+            if data is CUT:
+                raise _cut()
+            if data:
+                yield data
+
+
+def _timeout() -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("no data within the read timeout (a replayed wait or stall)")
+
+
+def _cut() -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body (an injected fault)"
+    )
 
 
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -97,14 +125,23 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     event by event: at once, with ``delay`` seconds between events, or, with ``timing=True``,
     at the recorded times. A recording that is a JSON object is served as a plain
     (non-streaming) completion; a recorded error answer (``http_answer``) with its status,
-    headers and body.
+    headers and body. ``faults`` (a ``Faults``, or its ``Faults.parse`` spec such as
+    ``"cut-after-event=5"``) injects the failures real streams have: a dropped connection
+    (``httpx.RemoteProtocolError``), an error event, a stall, re-chunked bytes, keep-alives,
+    another speed.
     ``requests`` lists the requests received, bodies read.
     """
 
     def __init__(
-        self, recordings: Recordings, *, timing: bool = False, delay: float = 0.0
+        self,
+        recordings: Recordings,
+        *,
+        timing: bool = False,
+        delay: float = 0.0,
+        faults: Faults | str | None = None,
     ) -> None:
         self._recordings = recordings
+        self.faults = Faults.parse(faults) if isinstance(faults, str) else faults
         self._turn = itertools.count()
         self.timing = timing
         self.delay = delay
@@ -157,7 +194,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return httpx.Response(
             200,
             headers={"content-type": content_type(data), "cache-control": "no-cache"},
-            stream=_Pieces(timed_segments(data), self.timing, self.delay),
+            stream=_Pieces(
+                plan(
+                    replay_segments(data),
+                    self.faults,
+                    timing=self.timing,
+                    delay=self.delay,
+                    ndjson=content_type(data) == "application/x-ndjson",
+                ),
+                (request.extensions.get("timeout") or {}).get("read"),
+            ),
             request=request,
         )
 

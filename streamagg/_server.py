@@ -13,7 +13,9 @@ optional ``serve`` extra. Endpoints:
   ``"stream": false``; Gemini's ``streamGenerateContent``, sent as SSE whatever ``alt`` says) the
   recording is sent at the recorded timing (unless timing is off), Ollama's JSON lines one line
   at a time; otherwise it is folded and sent as the one JSON object a non-streaming call
-  returns. A recorded error answer (a 429, a 500: ``http_answer``) is sent as it was recorded,
+  returns. Faults (``faults=``, ``serve --fault``, or a request's ``X-Streamagg-Fault``
+  header: a ``Faults.parse`` spec such as ``cut-after-event=5``) cut, stall, re-chunk or break
+  a stream. A recorded error answer (a 429, a 500: ``http_answer``) is sent as it was recorded,
   status, headers and body. Recordings are the folder's ``.sse``, ``.ndjson`` and ``.jsonl``
   files.
 * ``GET /v1/models``: the recordings, as models.
@@ -41,7 +43,8 @@ from typing import Any
 from ._convert import to_dict
 from ._detect import DIALECTS, detect_dialect, replay_any
 from ._errors import StreamError
-from ._recording import content_type, http_answer, paced, timed_segments
+from ._faults import CUT, FAULT_HEADER, Faults, plan
+from ._recording import content_type, http_answer, replay_segments
 
 __all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
 
@@ -98,8 +101,10 @@ class ReplayApp:
         delay: float = 0.0,
         max_body: int = MAX_BODY,
         body_timeout: float = BODY_TIMEOUT,
+        faults: Faults | None = None,
     ):
         self.directory = Path(directory)
+        self.faults = faults  # for every stream; a request's X-Streamagg-Fault header wins
         self.timing = timing
         self.delay = delay
         self.max_body = max_body
@@ -191,19 +196,19 @@ class ReplayApp:
         """Answer a call of ``route``: (the dialect, the model its path names, whether its
         path asks for a stream)."""
         dialect, path_model, path_stream = route
-        body = await self._read_body(receive, send)
-        if body is None:
-            return
-        try:
-            payload = json.loads(body or b"{}")
-        except (ValueError, RecursionError):
-            await _error(send, 400, "the request body is not JSON", "invalid_request_error")
-            return
-        if not isinstance(payload, dict):
-            await _error(send, 400, "the request body must be an object", "invalid_request_error")
+        payload = await self._payload(receive, send)
+        if payload is None:
             return
         headers = dict(scope.get("headers") or [])
         wanted = headers.get(RECORDING_HEADER.encode(), b"").decode("latin-1")
+        faults = self.faults
+        spec = headers.get(FAULT_HEADER.encode())
+        if spec is not None:
+            try:
+                faults = Faults.parse(spec.decode("latin-1"))
+            except ValueError as exc:
+                await _error(send, 400, f"{FAULT_HEADER}: {exc}", "invalid_request_error")
+                return
         path = self._choose(dialect, wanted, path_model or payload.get("model"))
         if path is None:
             if wanted:
@@ -212,24 +217,39 @@ class ReplayApp:
                 what = f"no recordings of the {dialect} dialect to serve"
             await _error(send, 404, what, "not_found")
             return
-        if path_stream is not None:
-            streaming = path_stream  # Gemini: by the method in the path
-        elif dialect == "ollama":
-            streaming = payload.get("stream") is not False  # Ollama streams by default
-        else:
-            streaming = payload.get("stream") is True  # the others' default is one object
+        streaming = _streams(dialect, path_stream, payload)
         request.recording = path.name
-        answer = http_answer(path.read_bytes())
-        if answer is not None:  # a recorded error answer, whatever the request asked
-            fields = [(k.encode(), v.encode()) for k, v in answer.headers]
-            start = {"type": "http.response.start", "status": answer.status, "headers": fields}
-            await send(start)
-            await send({"type": "http.response.body", "body": answer.body})
+        if await self._recorded_answer(send, path):
             return
         if streaming:
-            request.gone = await self._stream(receive, send, path)
+            request.ending = await self._stream(receive, send, path, faults)
         else:
             await self._whole(send, path)
+
+    async def _payload(self, receive: Receive, send: Send) -> dict[str, Any] | None:
+        """The request's JSON object; None after answering why it is not one."""
+        body = await self._read_body(receive, send)
+        if body is None:
+            return None
+        try:
+            payload = json.loads(body or b"{}")
+        except (ValueError, RecursionError):
+            await _error(send, 400, "the request body is not JSON", "invalid_request_error")
+            return None
+        if not isinstance(payload, dict):
+            await _error(send, 400, "the request body must be an object", "invalid_request_error")
+            return None
+        return payload
+
+    async def _recorded_answer(self, send: Send, path: Path) -> bool:
+        """Send the recording if it is a recorded error answer (whatever the request asked)."""
+        answer = http_answer(path.read_bytes())
+        if answer is None:
+            return False
+        fields = [(k.encode(), v.encode()) for k, v in answer.headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": fields})
+        await send({"type": "http.response.body", "body": answer.body})
+        return True
 
     def _choose(self, dialect: str, wanted: str, model: Any) -> Path | None:
         recordings = self.recordings()
@@ -251,10 +271,14 @@ class ReplayApp:
             return
         await _json(send, 200, to_dict(response))
 
-    async def _stream(self, receive: Receive, send: Send, path: Path) -> bool:
-        """Send a recording as a stream; True when the client went away before its end."""
+    async def _stream(
+        self, receive: Receive, send: Send, path: Path, faults: Faults | None
+    ) -> str:
+        """Send a recording as a stream (with ``faults``); how it ended: ``""`` (normally),
+        ``"client left"`` or ``"cut by fault"``."""
         data = path.read_bytes()
-        headers = [(b"content-type", content_type(data).encode()), (b"cache-control", b"no-cache")]
+        kind = content_type(data)
+        headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-cache")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = asyncio.Event()
 
@@ -265,13 +289,14 @@ class ReplayApp:
 
         watcher = asyncio.ensure_future(watch())
         try:
-            if content_type(data) == "application/x-ndjson":
-                segments: list[tuple[float | None, bytes]] = [
-                    (None, line) for line in data.splitlines(keepends=True)
-                ]
-            else:
-                segments = timed_segments(data)
-            for wait, piece in paced(segments, timing=self.timing, delay=self.delay):
+            steps = plan(
+                replay_segments(data),
+                faults,
+                timing=self.timing,
+                delay=self.delay,
+                ndjson=kind == "application/x-ndjson",
+            )
+            for wait, piece in steps:
                 if wait:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(gone.wait(), wait)
@@ -280,12 +305,25 @@ class ReplayApp:
                     # watcher hears of it) before the next write, not thousands of writes later.
                     await asyncio.sleep(0)
                 if gone.is_set():
-                    return True  # the client went away: stop this stream, nothing else
-                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                    return "client left"  # stop this stream, nothing else
+                if piece is CUT:
+                    return "cut by fault"  # the response is left incomplete: uvicorn drops it
+                if piece:
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return False
+            return ""
         finally:
             watcher.cancel()
+
+
+def _streams(dialect: str, path_stream: bool | None, payload: dict[str, Any]) -> bool:
+    """Whether a call asks for a stream: Gemini by the method in its path, Ollama unless
+    ``"stream": false`` (its default), the others only with ``"stream": true``."""
+    if path_stream is not None:
+        return path_stream
+    if dialect == "ollama":
+        return payload.get("stream") is not False
+    return payload.get("stream") is True
 
 
 #: The logger of ``serve``'s access lines (one per request), at level INFO.
@@ -303,7 +341,7 @@ class _Request:
         self.recording = "-"
         self.status: int | None = None
         self.events = 0
-        self.gone = False
+        self.ending = ""  # how a stream ended, when not normally
         self._send = send
 
     async def send(self, message: Message) -> None:
@@ -316,7 +354,8 @@ class _Request:
     def log(self) -> None:
         took = time.monotonic() - self.started
         status = "-" if self.status is None else str(self.status)
-        left = " (client left)" if self.gone or self.status is None else ""
+        ending = self.ending or ("client left" if self.status is None else "")
+        left = f" ({ending})" if ending else ""
         access_log.info(
             "%s %s recording=%s status=%s events=%d %.3fs%s",
             self.method,
@@ -382,6 +421,14 @@ class _OncePerMinute(logging.Filter):
         return True
 
 
+class _CutByFault(logging.Filter):
+    """Drops uvicorn's error for a response left incomplete: the app does that only when a
+    fault cuts the stream, and its access line says so."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
 def _raise_open_files_limit() -> None:
     """Use the hard limit of open files, not the (often 1,024) soft one."""
     try:
@@ -406,6 +453,7 @@ def make_server(app: ReplayApp, *, header_timeout: float = HEADER_TIMEOUT) -> An
 
     _raise_open_files_limit()
     logging.getLogger("asyncio").addFilter(_OncePerMinute())
+    logging.getLogger("uvicorn.error").addFilter(_CutByFault())
     config = uvicorn.Config(
         app,
         log_level="warning",
