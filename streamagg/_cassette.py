@@ -4,20 +4,32 @@ recording them from the live service."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ._matching import DEFAULT_VOLATILE_KEYS, identity, mismatch
 from ._recording import RecordingTransport
 from ._replay_transport import RecordingMissingError, ReplayTransport, describe
 
-__all__ = ["RECORD_MODES", "RecordingMissingError", "StreamCassette"]
+__all__ = ["RECORD_MODES", "RecordingMismatchError", "RecordingMissingError", "StreamCassette"]
 
 #: ``StreamCassette`` modes: replay only; record what is missing; record everything again.
 RECORD_MODES = ("none", "missing", "all")
+
+
+class RecordingMismatchError(RecordingMissingError):
+    """The request is not the one its recording was made for (the test changed it): the
+    message holds a diff of the two."""
+
+
+def _request_file(recording: Path) -> Path:
+    return recording.with_name(recording.name.removesuffix(".sse") + ".request.json")
 
 
 class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -28,7 +40,12 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
     ``RecordingMissingError``; ``"missing"`` sends the request to the live service and records
     the answer; ``"all"`` records every request again. ``live`` is the transport to the live
     service (httpx's own by default). ``requests`` lists the requests, ``recorded`` the files
-    written.
+    written, ``used`` the recordings replayed.
+
+    Each recording keeps the request it answers beside it (``NAME.request.json``: method,
+    path, canonical JSON body without ``volatile_keys``, and a digest; never a header, never a
+    credential in the URL). A request that is not the recorded one raises
+    ``RecordingMismatchError`` with a diff (``"missing"`` mode records it again).
     """
 
     def __init__(
@@ -39,6 +56,7 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         mode: str = "none",
         timing: bool = False,
         live: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        volatile_keys: Iterable[str] = DEFAULT_VOLATILE_KEYS,
     ) -> None:
         if mode not in RECORD_MODES:
             raise ValueError(f"mode must be one of {RECORD_MODES}, not {mode!r}")
@@ -46,7 +64,10 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.name = name
         self.mode = mode
         self.timing = timing
+        self.volatile_keys = frozenset(volatile_keys)
         self.requests: list[httpx.Request] = []
+        #: The recordings replayed (for the report of recordings no test used).
+        self.used: list[Path] = []
         self._count = itertools.count()
         self._lock = threading.Lock()
         self._recorder = RecordingTransport(self._target, live)
@@ -62,7 +83,24 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         )
 
     def _target(self, request: httpx.Request, _: int) -> Path:
-        return self.path(request.extensions["streamagg_number"])
+        path = self.path(request.extensions["streamagg_number"])
+        # What the recording answers, kept beside it (never a header: no credentials).
+        kept = identity(request, self.volatile_keys)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _request_file(path).write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
+        return path
+
+    def _changed(self, request: httpx.Request, path: Path) -> str | None:
+        """The diff from the request a recording was made for, if it is another one (None
+        without a kept request: recordings made before requests were kept)."""
+        kept_file = _request_file(path)
+        if not path.exists() or not kept_file.exists():
+            return None
+        try:
+            kept = json.loads(kept_file.read_text())
+        except ValueError:
+            return None
+        return mismatch(kept, identity(request, self.volatile_keys))
 
     def _route(self, request: httpx.Request) -> tuple[Path, bool]:
         """(the recording, whether to replay it)."""
@@ -71,8 +109,15 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self.requests.append(request)
         path = self.path(number)
         request.extensions["streamagg_number"] = number
-        if self.mode == "all" or (self.mode == "missing" and not path.exists()):
+        changed = self._changed(request, path)
+        if self.mode == "all" or (self.mode == "missing" and (not path.exists() or changed)):
             return path, False
+        if changed:
+            raise RecordingMismatchError(
+                f"{describe(request)} is not the request {path.name} recorded (request "
+                f"{number + 1} of the test); run pytest with --streamagg-record=missing to "
+                f"record it again:\n{changed}"
+            )
         if not path.exists():
             there = sorted(p.name for p in self.directory.glob(f"{self.name}.*sse"))
             raise RecordingMissingError(
@@ -85,12 +130,14 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         path, replay_it = self._route(request)
         if replay_it:
+            self.used.append(path)
             return ReplayTransport(path, timing=self.timing).handle_request(request)
         return self._recorder.handle_request(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path, replay_it = self._route(request)
         if replay_it:
+            self.used.append(path)
             return await ReplayTransport(path, timing=self.timing).handle_async_request(request)
         return await self._recorder.handle_async_request(request)
 
