@@ -216,7 +216,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401, PLC0415 - the optional extra: check early, fail clearly
     except ImportError:
-        raise _UsageError("serve needs uvicorn: pip install 'streamagg[serve]'") from None
+        raise _UsageError(
+            "serve needs uvicorn: pip install 'streamagg[serve]' "
+            "(from a clone of the repository: pip install '.[serve]')"
+        ) from None
     try:
         sock = _server.bind(args.host, args.port)
     except OSError as exc:

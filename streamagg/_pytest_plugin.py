@@ -27,16 +27,12 @@ import pytest
 
 from ._cassette import RECORD_MODES, StreamCassette
 from ._matching import DEFAULT_VOLATILE_KEYS
-from ._replay_transport import describe
+from ._replay_transport import NetworkForbiddenError, describe
 
-__all__ = ["NetworkForbiddenError"]
+__all__: list[str] = []  # a pytest plugin: its hooks and fixture are found by name
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _UNUSED = pytest.StashKey[list[Path]]()
-
-
-class NetworkForbiddenError(ConnectionRefusedError):
-    """A request tried to leave the process while a test replays its recordings."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

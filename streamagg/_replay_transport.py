@@ -17,7 +17,14 @@ import httpx
 from ._faults import CUT, Faults, Step, plan
 from ._recording import content_type, http_answer, replay_segments
 
-__all__ = ["Recording", "RecordingMissingError", "Recordings", "ReplayTransport", "describe"]
+__all__ = [
+    "NetworkForbiddenError",
+    "Recording",
+    "RecordingMissingError",
+    "Recordings",
+    "ReplayTransport",
+    "describe",
+]
 
 #: A recording: a path to an ``.sse`` file or its bytes.
 Recording: TypeAlias = "str | os.PathLike[str] | bytes"
@@ -53,6 +60,10 @@ def _request_model(request: httpx.Request) -> str | None:
 class RecordingMissingError(LookupError):
     """A request has no recording: a test error (never an HTTP answer that app code could
     take for the server's). The message names the request and the recordings there are."""
+
+
+class NetworkForbiddenError(ConnectionRefusedError):
+    """A request tried to leave the process while a test replays its recordings."""
 
 
 def describe(request: httpx.Request) -> str:

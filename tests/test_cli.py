@@ -315,7 +315,7 @@ def test_serve_usage_errors(
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "uvicorn", None)
         assert main(["serve", str(tmp_path)]) == 2
-        assert "pip install 'streamagg[serve]'" in capsys.readouterr().err
+        assert "pip install '.[serve]'" in capsys.readouterr().err
     import socket
 
     with socket.socket() as busy:

@@ -23,3 +23,52 @@ def test_readme_python_examples_run(
     out = capsys.readouterr().out
     assert "GetWeatherArgs" in out
     assert "I'm unable" in out
+
+
+def test_readme_app_snippets_run_against_recordings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Every ```py block (the ones that call a live API) runs as written when httpx's real
+    transports answer with a bundled recording: the snippets are complete programs."""
+    import anyio
+    import httpx
+
+    from streamagg.testing import ReplayTransport, StreamCassette
+
+    from .helpers import STREAMS
+
+    plain = STREAMS / "openai-python__plain-content.sse"
+    replay = ReplayTransport({"POST /v1/chat/completions": plain})
+
+    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        return replay.handle_request(request)
+
+    async def ahandle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        return await replay.handle_async_request(request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", handle)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", ahandle)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    blocks = re.findall(r"```py\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        scope: dict[str, object] = {"__name__": "readme"}
+        exec(compile(block, "README.md", "exec"), scope)
+        if "app" in scope:  # the gateway: one call through it
+
+            async def call(transport: httpx.ASGITransport) -> bytes:
+                async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+                    answer = await c.post("/v1/chat/completions", json={"model": "m"})
+                    return answer.content
+
+            gateway = httpx.ASGITransport(app=scope["app"])  # type: ignore[arg-type]
+            assert anyio.run(call, gateway) == plain.read_bytes()
+        test = scope.get("test_weather_answer")
+        if callable(test):  # the pytest example, with its recording in place
+            (tmp_path / "test_weather_answer.sse").write_bytes(plain.read_bytes())
+            test(StreamCassette(tmp_path, "test_weather_answer"))
+    out = capsys.readouterr().out
+    assert out.count("I'm unable to provide real-time weather") >= 2  # the sync and async ones
+    assert "finished: Usage(prompt_tokens=14" in out  # the gateway's on_finish
+    assert "gen_ai.client.operation" in out
