@@ -13,8 +13,8 @@ ROOT = Path(__file__).parent.parent
 def test_readme_python_examples_run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every ```python block of the README executes as written (```py marks snippets that
-    need a live server, such as the "In your app" ones; examples/ holds their runnable copies)."""
+    """Every ```python block of the README executes as written (```py marks the snippets that
+    call a live API: the next test runs them against a replayed recording)."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert blocks
     monkeypatch.chdir(ROOT)
