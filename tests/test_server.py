@@ -494,3 +494,47 @@ def test_serve_answers_a_recorded_error(tmp_path: Path) -> None:
     finally:
         server.should_exit = True  # type: ignore[attr-defined]
         thread.join(10)
+
+
+def test_two_hundred_clients_with_disconnects(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """200 concurrent clients, half of them leaving after their first event: every one that
+    stays gets the whole response, the server keeps serving, and the log has exactly one line
+    per request (nothing else)."""
+    (tmp_path / "plain.sse").write_bytes(PLAIN_BYTES)
+    url, server, thread = start(ReplayApp(tmp_path, timing=False, delay=0.002))
+    want = streamagg.replay(PLAIN_BYTES)
+
+    async def one(client: httpx.AsyncClient, leave: bool) -> bool:
+        async with streamagg.achat(client, url, {"model": "plain"}) as s:
+            if leave:
+                async for _ in s:
+                    return True
+            return await s.finish() == want
+
+    async def many() -> list[bool]:
+        limits = httpx.Limits(max_connections=250)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+            tasks = [one(client, n % 2 == 0) for n in range(200)]
+            return list(await asyncio.gather(*tasks))
+
+    try:
+        with caplog.at_level(logging.INFO):
+            results = anyio.run(many)
+            assert all(results)
+            deadline = time.monotonic() + 10
+            while len([r for r in caplog.records if r.name == "streamagg.serve"]) < 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert anyio.run(many)  # still serving
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
+    access = [r for r in caplog.records if r.name == "streamagg.serve"]
+    assert len(access) == 400
+    assert sum("(client left)" in r.getMessage() for r in access) >= 1
+    others = [
+        r for r in caplog.records if r.name != "streamagg.serve" and r.levelno >= logging.WARNING
+    ]
+    assert others == []
