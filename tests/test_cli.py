@@ -346,6 +346,34 @@ def test_serve_prints_the_url_and_serves(
     assert f"at http://127.0.0.1:{port}/v1 (timing off)" in capsys.readouterr().out
 
 
+def test_serve_quiet_and_faults(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--fault SPEC`` gives the app its faults (a bad spec is a usage error); ``--quiet``
+    adds no access-log handler."""
+    import logging
+
+    from streamagg import _server
+    from streamagg.testing import Faults
+
+    (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
+    served: list[_server.ReplayApp] = []
+
+    def fake_serve(app: _server.ReplayApp, sock: object) -> None:
+        served.append(app)
+        sock.close()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(_server, "serve", fake_serve)
+    monkeypatch.setattr(_server.access_log, "handlers", [])
+    assert main(["serve", str(tmp_path), "--port", "0", "--quiet", "--fault", "rechunk=1"]) == 0
+    assert served[0].faults == Faults(rechunk=1)
+    assert _server.access_log.handlers == []
+    assert main(["serve", str(tmp_path), "--port", "0"]) == 0
+    assert [type(h) for h in _server.access_log.handlers] == [logging.StreamHandler]
+    assert main(["serve", str(tmp_path), "--port", "0", "--fault", "boom=1"]) == 2
+    assert "--fault: unknown fault" in capsys.readouterr().err
+
+
 def test_serve_as_a_real_process(tmp_path: Path) -> None:
     """``python -m streamagg serve DIR --port 0`` serves concurrent clients until stopped."""
     pytest.importorskip("uvicorn")

@@ -469,3 +469,22 @@ def test_cassette_records_and_replays_an_error_answer(tmp_path: Path) -> None:
             fold_sync(cassette)
         assert info.value.response.status_code == 401
     assert (tmp_path / "auth.sse").read_bytes().startswith(b": http-status: 401\n")
+
+
+def test_a_request_identity_keeps_no_credentials() -> None:
+    """What identifies a request never holds a credential: no headers, and keys in the URL's
+    query are dropped; the body is canonical (sorted, volatile keys removed)."""
+    from streamagg._matching import identity
+
+    request = httpx.Request(
+        "POST",
+        "https://g.test/v1beta/models/m:streamGenerateContent?alt=sse&key=SECRET",
+        headers={"Authorization": "Bearer SECRET", "x-api-key": "SECRET"},
+        json={"user": "u-42", "contents": [], "b": 1, "a": 2},
+    )
+    kept = identity(request)
+    assert "SECRET" not in json.dumps(kept)
+    assert kept["path"] == "/v1beta/models/m:streamGenerateContent?alt=sse"
+    assert kept["body"] == {"a": 2, "b": 1, "contents": []}
+    again = identity(httpx.Request("POST", request.url, json={"a": 2, "b": 1, "contents": []}))
+    assert again["digest"] == kept["digest"]
