@@ -22,7 +22,7 @@ from typing import Any
 
 from ._completions_models import Completion, CompletionDelta, CompletionFinish, CompletionText
 from ._convert import converter
-from ._eventfold import EventFold, check_count
+from ._eventfold import EventFold, check_count, keyed_entry
 from ._state import InvalidChunk
 
 __all__ = ["CompletionsAggregator"]
@@ -117,15 +117,7 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
         self._missing = tuple(key for key in _FIRST if not top.get(key))
 
     def _choice(self, data: Any, out: list[CompletionDelta] | None) -> None:
-        if data.__class__ is not dict:
-            raise InvalidChunk("choices[]", "an object", data)
-        index = data.get("index", 0)
-        if index.__class__ is not int or index < 0:
-            raise InvalidChunk("choices[].index", "a non-negative integer", index)
-        choice = self._choices.get(index)
-        if choice is None:
-            check_count(len(self._choices) + 1, self.limits, "choices")
-            choice = self._choices[index] = _Choice()
+        index, choice = keyed_entry(self._choices, data, "choices", self.limits, _Choice)
         text = data.get("text")
         if text.__class__ is not str:
             if text is not None:

@@ -16,7 +16,7 @@ event named ``error`` is an error whatever its data says.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from ._errors import IncompleteStreamError, LimitExceededError, MalformedChunkError, UpstreamError
@@ -34,11 +34,13 @@ __all__ = [
     "decode_json",
     "error_message",
     "index_of",
+    "keyed_entry",
     "text_of",
 ]
 
 R = TypeVar("R")
 D = TypeVar("D")
+E = TypeVar("E")
 
 DONE = "[DONE]"
 # The decoder behind json.loads, called directly: json.loads re-checks its arguments on every
@@ -388,6 +390,23 @@ def text_of(value: Any, key: str) -> str:
     if value is None:
         return ""
     raise InvalidChunk(key, "a string", value)
+
+
+def keyed_entry(
+    entries: dict[int, E], data: Any, what: str, limits: Limits, make: Callable[[], E]
+) -> tuple[int, E]:
+    """The entry of a list keyed by ``index`` (choices, candidates) that ``data`` (one element
+    of the list ``what``) is about: its index (missing means 0) and the entry, made if new."""
+    if data.__class__ is not dict:
+        raise InvalidChunk(f"{what}[]", "an object", data)
+    index = data.get("index", 0)
+    if index.__class__ is not int or index < 0:
+        raise InvalidChunk(f"{what}[].index", "a non-negative integer", index)
+    entry = entries.get(index)
+    if entry is None:
+        check_count(len(entries) + 1, limits, what)
+        entry = entries[index] = make()
+    return index, entry
 
 
 def check_count(count: int, limits: Limits, what: str) -> None:

@@ -31,7 +31,7 @@ import re
 from typing import Any
 
 from ._convert import converter
-from ._eventfold import EventFold, Streamed, check_count, text_of
+from ._eventfold import EventFold, Streamed, check_count, keyed_entry, text_of
 from ._gemini_models import (
     FinishDelta,
     GeminiDelta,
@@ -216,15 +216,8 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
                 top[key] = self._kept(value, key)
 
     def _candidate(self, data: Any, out: list[GeminiDelta] | None) -> None:
-        if data.__class__ is not dict:
-            raise InvalidChunk("candidates[]", "an object", data)
-        index = data.get("index", 0)
-        if index.__class__ is not int or index < 0:
-            raise InvalidChunk("candidates[].index", "a non-negative integer", index)
-        candidate = self._candidates.get(index)
-        if candidate is None:
-            check_count(len(self._candidates) + 1, self.limits, "candidates")
-            candidate = self._candidates[index] = _Candidate()
+        limits = self.limits
+        index, candidate = keyed_entry(self._candidates, data, "candidates", limits, _Candidate)
         candidate.indexed = candidate.indexed or "index" in data
         for key, value in data.items():
             if key == "content":

@@ -4,7 +4,10 @@ and the outcome of folding a stream (its response, or its error and partial resp
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +81,30 @@ class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+def start_server(app: Any) -> tuple[str, Any, threading.Thread]:
+    """``streamagg serve``'s app on uvicorn in a thread, on a free loopback port: its base URL
+    (``.../v1``), the server (set ``should_exit`` to stop it) and the thread."""
+    from streamagg._server import bind, make_server
+
+    sock = bind("127.0.0.1", 0)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", server, thread
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``start_server`` for a ``with`` block: the base URL; the server stops at its end."""
+    url, server, thread = start_server(app)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,11 @@ import streamagg
 from streamagg import anthropic, completions, gemini, ollama, responses
 from streamagg._cli import main
 from streamagg._detect import Detector, detect_dialect
-from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
+from streamagg._server import RECORDING_HEADER, ReplayApp
 from streamagg.testing import ReplayTransport, StreamCassette, synthesize
 
 from .dialects import MODULES, RECORDINGS, path
-from .helpers import STREAMS
+from .helpers import STREAMS, serving
 
 TEXT = path("responses", "pydantic-ai__gpt4o-text")
 REASONING = path("responses", "pydantic-ai__reasoning-summary-4-parts-then-text")
@@ -262,17 +260,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         COMPLETION,
     ):
         shutil.copy(source, folder / source.name)
-    sock = bind("127.0.0.1", 0)
-    server = make_server(ReplayApp(folder, timing=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    server.should_exit = True
-    thread.join(10)
+    with serving(ReplayApp(folder, timing=False)) as url:
+        yield url
 
 
 def test_serve_answers_each_dialect_from_its_own_recordings(served: str) -> None:

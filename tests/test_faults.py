@@ -4,8 +4,8 @@ failures an app sees through ``ReplayTransport`` and ``serve``."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,10 @@ import pytest
 import streamagg
 from streamagg._faults import CUT, FAULT_HEADER, Faults, plan
 from streamagg._recording import timed_segments
-from streamagg._server import ReplayApp, bind, make_server
+from streamagg._server import ReplayApp
 from streamagg.testing import ReplayTransport, synthesize
 
-from .helpers import PAYLOAD, STREAMS
+from .helpers import PAYLOAD, STREAMS, serving
 
 PLAIN = STREAMS / "openai-python__plain-content.sse"
 RAW = PLAIN.read_bytes()
@@ -126,20 +126,11 @@ def test_replay_transport_faults_reach_the_app() -> None:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Any:
+def served(tmp_path: Path) -> Iterator[str]:
     pytest.importorskip("uvicorn")
     (tmp_path / "plain.sse").write_bytes(RAW)
-    sock = bind("127.0.0.1", 0)
-    server = make_server(ReplayApp(tmp_path, timing=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    server.should_exit = True
-    thread.join(10)
+    with serving(ReplayApp(tmp_path, timing=False)) as url:
+        yield url
 
 
 def test_serve_faults_by_header(served: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -26,7 +26,7 @@ from streamagg import ChatCompletionResponse, Choice, Message
 from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
 from streamagg.testing import synthesize
 
-from .helpers import SAMPLE, STREAMS
+from .helpers import SAMPLE, STREAMS, start_server
 
 pytest.importorskip("uvicorn")
 
@@ -45,16 +45,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def start(app: ReplayApp) -> tuple[str, object, threading.Thread]:
-    sock = bind("127.0.0.1", 0)
-    server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", server, thread
+start = start_server
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +53,7 @@ def base(folder: Path) -> Iterator[str]:
     """A running replay server with recorded timing on (the default)."""
     url, server, thread = start(ReplayApp(folder))
     yield url
-    server.should_exit = True  # type: ignore[attr-defined]
+    server.should_exit = True
     thread.join(10)
 
 
@@ -184,7 +175,7 @@ def test_broken_recording_when_not_streaming(tmp_path: Path) -> None:
             (tmp_path / "bad.sse").unlink()
             assert client.post(f"{url}/chat/completions", json={}).status_code == 404
     finally:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
         thread.join(10)
 
 
@@ -353,7 +344,7 @@ def test_request_bodies_are_bounded_and_checked(folder: Path) -> None:
             slow = client.post(f"{url}/chat/completions", content=trickle())
             assert slow.status_code == 408
     finally:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
         thread.join(10)
 
 
@@ -467,7 +458,7 @@ def test_a_client_that_leaves_stops_its_stream_with_one_log_line(
             assert time.monotonic() < deadline
             time.sleep(0.05)
         time.sleep(0.5)
-    server.should_exit = True  # type: ignore[attr-defined]
+    server.should_exit = True
     thread.join(10)
     access = [r.getMessage() for r in caplog.records if r.name == "streamagg.serve"]
     assert len(access) == 3
@@ -492,7 +483,7 @@ def test_serve_answers_a_recorded_error(tmp_path: Path) -> None:
                 assert answer.headers["retry-after"] == "7"
                 assert answer.json() == {"error": {"message": "busy"}}
     finally:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
         thread.join(10)
 
 
@@ -529,7 +520,7 @@ def test_two_hundred_clients_with_disconnects(
                 time.sleep(0.05)
             assert anyio.run(many)  # still serving
     finally:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
         thread.join(10)
     access = [r for r in caplog.records if r.name == "streamagg.serve"]
     assert len(access) == 400
