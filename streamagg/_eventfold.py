@@ -96,10 +96,10 @@ class FoldBase(Generic[R]):
         self._bad_input(f"event data is not JSON: {data[:80]!r}", data)
         return False
 
-    def _too_deep(self) -> LimitExceededError[R]:
+    def _too_deep(self, what: str = "a chunk") -> LimitExceededError[R]:
         value = self.limits.max_depth
         return LimitExceededError(
-            f"a chunk nests JSON deeper than max_depth={value}",
+            f"{what} nests JSON deeper than max_depth={value}",
             limit="max_depth",
             value=value,
             partial=self.snapshot(),
@@ -337,11 +337,11 @@ class EventFold(FoldBase[R], Generic[R, D]):
         self._other_events += 1
 
     def _kept(self, value: Any, what: str) -> Any:
-        """``value``, checked against ``max_depth`` before it is kept as it is (a scalar, the
-        usual case, costs one comparison)."""
+        """``value`` (the field ``what``), checked against ``max_depth`` before it is kept as it
+        is (a scalar, the usual case, costs one comparison)."""
         kind = value.__class__
         if (kind is dict or kind is list) and nesting_exceeds(value, self.limits.max_depth):
-            raise self._too_deep()
+            raise self._too_deep(f"the field {what}")
         return value
 
 

@@ -140,3 +140,13 @@ def test_an_error_event_without_an_error_key() -> None:
     with pytest.raises(streamagg.UpstreamError, match="not json") as info:
         gemini.replay(b"event: error\ndata: not json\n\n")
     assert info.value.error == "not json"
+
+
+def test_a_kept_field_too_deep_is_named() -> None:
+    """The depth limit's message names the field that went past it."""
+    deep: Any = 1
+    for _ in range(10):
+        deep = [deep]
+    event = {"candidates": [{"content": {"parts": [{"text": "x"}]}}], "groundingMetadata": deep}
+    with pytest.raises(streamagg.LimitExceededError, match="the field groundingMetadata nests"):
+        gemini.fold([event], limits=streamagg.Limits(max_depth=5))
