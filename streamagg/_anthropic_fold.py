@@ -45,6 +45,7 @@ from ._anthropic_models import (
 from ._convert import converter
 from ._eventfold import EventFold, Streamed, check_count, decode_json, index_of, text_of
 from ._partial import PartialJSON
+from ._pieces import Pieces
 from ._state import InvalidChunk
 
 __all__ = ["MessagesAggregator"]
@@ -62,7 +63,7 @@ class _Block(Streamed):
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(data)
-        self.json: list[str] = []
+        self.json = Pieces()
         self.raw: str | None = None  # the input text, when it did not parse
 
     def build(self) -> dict[str, Any]:
@@ -175,7 +176,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             block.extend(key, text)
             block.data.setdefault("type", key)
         else:
-            pieces.append(text)
+            pieces.add(text)
         if out is not None and text:
             out.append(TextDelta(index, text) if key == "text" else ThinkingDelta(index, text))
 
@@ -190,7 +191,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         """A delta that is not text: input JSON, a signature, a citation, or another type."""
         if kind == "input_json_delta":
             text = text_of(delta.get("partial_json"), "partial_json")
-            block.json.append(text)
+            block.json.add(text)
             if out is not None and text:
                 out.append(InputJSONDelta(index, text))
         elif kind == "signature_delta":

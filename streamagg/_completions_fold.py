@@ -23,6 +23,7 @@ from typing import Any
 from ._completions_models import Completion, CompletionDelta, CompletionFinish, CompletionText
 from ._convert import converter
 from ._eventfold import EventFold, check_count, keyed_entry
+from ._pieces import Pieces
 from ._state import InvalidChunk
 
 __all__ = ["CompletionsAggregator"]
@@ -41,7 +42,7 @@ class _Choice:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
-        self.text: list[str] = []
+        self.text = Pieces()
         self.logprobs: dict[str, Any] | None = None
 
     def build(self, index: int) -> dict[str, Any]:
@@ -123,7 +124,7 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
             if text is not None:
                 raise InvalidChunk("choices[].text", "a string", text)
         elif text:
-            choice.text.append(text)
+            choice.text.add(text)
             if out is not None:
                 out.append(CompletionText(index, text))
         logprobs = data.get("logprobs")

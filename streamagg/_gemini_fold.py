@@ -288,7 +288,7 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
                 if pieces is None:
                     last.extend("text", text)
                 else:
-                    pieces.append(text)
+                    pieces.add(text)
                 if signature is not None:
                     last.data["thoughtSignature"] = signature
                 target = len(parts) - 1

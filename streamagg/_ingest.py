@@ -30,7 +30,7 @@ from ._errors import LimitExceededError
 from ._eventfold import DONE, decode_json
 from ._limits import DEFAULT_LIMITS, Limits
 from ._ndjson import NDJSONDecoder
-from ._sse import SSEDecoder
+from ._sse import Item, SSEDecoder
 
 __all__ = ["Fold", "StreamReader", "body_is_json"]
 
@@ -58,6 +58,11 @@ class Fold(Protocol[R_co]):
     def receive(self, event: str, data: str, out: list[Any] | None) -> bool:
         """Fold one SSE event's type and data, appending typed deltas to ``out`` when it is not
         None; True once the stream has ended. Raises the dialect's ``StreamError``s."""
+        ...
+
+    def receive_events(self, events: list[Item], out: list[Any] | None) -> bool:
+        """Fold the SSE events of one read (``SSEDecoder.feed_data``), as ``receive`` folds
+        each; True once the stream has ended."""
         ...
 
     def receive_body(self, body: str) -> None:
@@ -163,12 +168,9 @@ class StreamReader(Generic[R]):
             if self._body_size > self.limits.max_event_size:
                 self._exceeded("the JSON body", "max_event_size")
             return False
-        receive = fold.receive
         decoder = self._decoder
-        # A plain loop: any() over a generator measured about 5% slower per chunk.
-        for event in decoder.feed_raw(data):
-            if receive(event[0], event[1], out):
-                return True
+        if fold.receive_events(decoder.feed_data(data), out):
+            return True
         if decoder.failure is not None:  # a limit, past the events folded above
             raise self._with_partial(decoder.failure)
         return False

@@ -21,6 +21,7 @@ from typing import Any
 from ._convert import converter
 from ._eventfold import EventFold, check_count, text_of
 from ._ollama_models import OllamaDelta, OllamaResponse, TextDelta, ThinkingDelta, ToolCallDelta
+from ._pieces import Pieces
 from ._state import InvalidChunk
 
 __all__ = ["OllamaAggregator"]
@@ -47,8 +48,8 @@ class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
         super().__init__(**options)
         self._last: dict[str, Any] = {}  # the last line, as it came
         self._message: dict[str, Any] | None = None  # the last line's message (chat)
-        self._text: list[str] = []
-        self._thinking: list[str] | None = None
+        self._text = Pieces()
+        self._thinking: Pieces | None = None
         self._tool_calls: list[Any] = []
         self._done = False
 
@@ -96,7 +97,7 @@ class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
     def _text_of(self, source: dict[str, Any], key: str, out: list[OllamaDelta] | None) -> None:
         text = text_of(source.get(key), key)
         if text:
-            self._text.append(text)
+            self._text.add(text)
             if out is not None:
                 out.append(TextDelta(text))
 
@@ -105,9 +106,9 @@ class OllamaAggregator(EventFold[OllamaResponse, OllamaDelta]):
             return
         text = text_of(source["thinking"], "thinking")
         if self._thinking is None:
-            self._thinking = []
+            self._thinking = Pieces()
         if text:
-            self._thinking.append(text)
+            self._thinking.add(text)
             if out is not None:
                 out.append(ThinkingDelta(text))
 

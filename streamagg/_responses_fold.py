@@ -35,6 +35,7 @@ from typing import Any
 
 from ._convert import converter
 from ._eventfold import EventFold, Streamed, check_count, index_of, text_of
+from ._pieces import Pieces
 from ._responses_models import (
     ArgumentsDelta,
     ItemDone,
@@ -240,13 +241,13 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
             if logprobs.__class__ is list and logprobs:
                 self._logprobs(target, logprobs, whole)
         if whole:
-            target.pieces[key] = [text]
+            target.pieces[key] = Pieces((text,))
             return
         pieces = target.pieces.get(key)
         if pieces is None:
             target.extend(key, text)
         else:
-            pieces.append(text)
+            pieces.add(text)
         if out is not None and text:
             out.append(_delta(spec, index, part_index, text))  # type: ignore[arg-type]
 

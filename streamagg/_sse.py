@@ -26,10 +26,13 @@ from ._limits import DEFAULT_LIMITS
 if TYPE_CHECKING:
     from httpx_sse import ServerSentEvent
 
-__all__ = ["SSEDecoder", "parse_sse"]
+__all__ = ["Item", "RawEvent", "SSEDecoder", "parse_sse"]
 
 #: (event type, data, last event id, reconnection time): what dispatch produces.
 RawEvent = tuple[str, str, str, "int | None"]
+#: What ``feed_data`` returns an event as: a ``RawEvent``, or (the hot path) the data alone of
+#: an unnamed event, whose event id and reconnection time are the decoder's current ones.
+Item = str | RawEvent
 
 _ASCII_DIGITS = frozenset("0123456789")
 _RETRY_DIGITS = 18
@@ -54,6 +57,7 @@ class SSEDecoder:
         # "Streams must be decoded using the UTF-8 decode algorithm": always UTF-8, errors
         # replaced, whatever charset the response claims.
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._bare = False  # events of unnamed events as their data alone (feed_data)
         self._first = True  # a leading U+FEFF is still to be looked for
         self._after_cr = False  # the last text ended in CR: an LF next is the same line end
         self._pending: list[str] = []  # the start of a line not yet terminated
@@ -86,6 +90,7 @@ class SSEDecoder:
         Raises the decoder's ``failure``, if any."""
         if self.failure is not None:
             raise self.failure
+        self._bare = False
         self._text(self._decoder.decode(b"", True))
         self._pending = []
         self._data = []
@@ -99,18 +104,30 @@ class SSEDecoder:
         Raises the decoder's ``failure``, if any."""
         if self.failure is not None:
             raise self.failure
+        self._bare = False
         events = self._text(self._decoder.decode(b"", True) + "\n\n")
         self.close()
-        return events
+        return events  # type: ignore[return-value]
 
     def feed_raw(self, data: bytes) -> list[RawEvent]:
-        """Like ``feed`` but returns plain tuples (the fast path used by replay), and leaves a
-        failure in ``failure`` (raised by the next call) after returning the events before it."""
+        """Like ``feed`` but returns plain tuples, and leaves a failure in ``failure`` (raised
+        by the next call) after returning the events before it."""
         if self.failure is not None:
             raise self.failure
+        self._bare = False
+        return self._text(self._decoder.decode(data))  # type: ignore[return-value]
+
+    def feed_data(self, data: bytes) -> list[Item]:
+        """Like ``feed_raw``, but the data of an unnamed event may come as the string alone
+        (see ``Item``): what folds read, the hot path of every stream."""
+        if self.failure is not None:
+            raise self.failure
+        self._bare = True
         return self._text(self._decoder.decode(data))
 
-    def _text(self, text: str) -> list[RawEvent]:
+    def _text(self, text: str) -> list[Item]:
+        """The events ``text`` completes; with ``_bare`` (``feed_data``), the data of an
+        unnamed event comes as the string alone (``Item``)."""
         if not text:
             return []
         if self._first:
@@ -126,6 +143,82 @@ class SSEDecoder:
             # line; remember it so that an LF at the start of the next read is not a blank line.
             self._after_cr = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n\n" not in text or len(text) > self._max:
+            return self._split(text)
+        if not self._pending and not self._data and not self._event:
+            return self._blocks(text)
+        # An event is in progress: read it line by line up to its blank line (the first blank
+        # line of this text; or its first character, when the last read ended a line), and
+        # the rest from the start of the next event.
+        cut = 1 if not self._pending and text[0] == "\n" else text.index("\n\n") + 2
+        events = self._split(text[:cut])
+        if self.failure is not None:
+            return events
+        rest = text[cut:]
+        if "\n\n" in rest:
+            return [*events, *self._blocks(rest)]
+        return [*events, *self._split(rest)] if rest else events
+
+    def _blocks(self, text: str) -> list[Item]:
+        """Text that starts at an event's first line and holds a blank line: the hot path.
+        Called only when no line or event is in progress and the text is no longer than
+        ``max_event_size`` (so that no line or event in it can be longer).
+
+        When every event up to the last blank line is one ``data: `` line (nearly every read
+        of every stream), their data is the text between the first ``data: `` and the last
+        blank line, split at each blank line followed by ``data: ``: one call into C for the
+        whole read. That holds exactly when the text starts with ``data: `` and no piece of
+        the split holds a newline (``in`` is a memchr). Otherwise each block between blank
+        lines is looked at: an event of one ``data: `` line, or of an ``event: `` line and one
+        ``data: `` line (the named-event dialects), is dispatched as it is, and any other block
+        is read line by line, by the spec's algorithm itself."""
+        end = text.rfind("\n\n")
+        if text.startswith("data: "):
+            datas = self._plain(text, end)
+            if datas is not None:
+                events: list[Item] = datas  # type: ignore[assignment]
+                if not self._bare:
+                    last_id, retry = self._last_id, self._retry
+                    events = [("message", data, last_id, retry) for data in datas]
+                if end + 2 == len(text):
+                    return events
+                return [*events, *self._split(text[end + 2 :])]
+        blocks = text.split("\n\n")
+        tail = blocks.pop()  # what follows the last blank line: lines read as usual
+        events = []
+        last_id, retry = self._last_id, self._retry
+        for block in blocks:
+            if block.startswith("data: "):
+                if "\n" not in block:
+                    data = block[6:]
+                    events.append(data if self._bare else ("message", data, last_id, retry))
+                    continue
+            elif block.startswith("event: "):
+                end = block.find("\n")
+                if block.startswith("data: ", end + 1) and block.find("\n", end + 1) < 0:
+                    kind = block[7:end] or "message"
+                    events.append((kind, block[end + 7 :], last_id, retry))
+                    continue
+            events.extend(self._lines([*block.split("\n"), ""]))
+            if self.failure is not None:
+                return events
+            last_id, retry = self._last_id, self._retry
+        if tail:
+            events.extend(self._split(tail))
+        return events
+
+    @staticmethod
+    def _plain(text: str, end: int) -> list[str] | None:
+        """The data of every event of ``text`` up to ``end`` (its last blank line) when each is
+        one ``data: `` line, else None."""
+        datas = text[6:end].split("\n\ndata: ")
+        for data in datas:  # a plain loop: any() over a generator costs more per event
+            if "\n" in data:
+                return None
+        return datas
+
+    def _split(self, text: str) -> list[Item]:
+        """Text read line by line, the start of an unfinished line kept for the next read."""
         lines = text.split("\n")
         pending = self._pending
         if len(lines) == 1:
@@ -156,8 +249,8 @@ class SSEDecoder:
             partial=None,
         )
 
-    def _lines(self, lines: list[str]) -> list[RawEvent]:
-        events: list[RawEvent] = []
+    def _lines(self, lines: list[str]) -> list[Item]:
+        events: list[Item] = []
         data = self._data
         # The size of the event's data, in a local while the lines are read (the hot loop).
         size, limit = self._data_size, self._max
@@ -166,14 +259,12 @@ class SSEDecoder:
                 # Dispatch. "If the data buffer is an empty string, set the data buffer and the
                 # event type buffer to the empty string and return": no event without data.
                 if data:
-                    events.append(
-                        (
-                            self._event or "message",
-                            data[0] if len(data) == 1 else "\n".join(data),
-                            self._last_id,
-                            self._retry,
-                        )
-                    )
+                    value = data[0] if len(data) == 1 else "\n".join(data)
+                    if self._bare and not self._event:
+                        events.append(value)
+                    else:
+                        kind = self._event or "message"
+                        events.append((kind, value, self._last_id, self._retry))
                     data = self._data = []
                     size = 0
                 self._event = ""

@@ -206,6 +206,63 @@ def test_any_split_gives_same_events(
     assert [(e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)] == events(raw)
 
 
+def reference(raw: bytes) -> list[tuple[str, str, str, int | None]]:
+    """The spec's algorithm transcribed line by line, for the whole input at once: the
+    independent account the decoder's fast paths are checked against."""
+    text = raw.decode("utf-8", "replace")
+    text = text.removeprefix("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines.pop()  # what follows the last line end is not a line
+    out: list[tuple[str, str, str, int | None]] = []
+    data, kind, last_id, retry = "", "", "", None
+    for line in lines:
+        if not line:
+            if data:
+                out.append((kind or "message", data.removesuffix("\n"), last_id, retry))
+            data, kind = "", ""
+            continue
+        if line.startswith(":"):
+            continue
+        name, colon, value = line.partition(":")
+        value = value.removeprefix(" ") if colon else ""
+        if name == "data":
+            data += value + "\n"
+        elif name == "event":
+            kind = value
+        elif name == "id" and "\0" not in value:
+            last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            retry = int(value)
+    return out
+
+
+_hot_lines = st.sampled_from(
+    [
+        *(b"data: {}", b'data: {"a":1}', b"data: ", b"data:x", b"data: [DONE]"),
+        *(b"event: e", b"event: ", b"id: 7", b"retry: 5", b": ping", b"", b"", b""),
+    ]
+)
+
+
+@given(st.lists(st.tuples(_hot_lines, _eols), max_size=16), st.data())
+def test_fast_paths_agree_with_the_spec(
+    lines: list[tuple[bytes, bytes]], data: st.DataObject
+) -> None:
+    """Property: streams in the shapes the fast paths take (one ``data:`` line an event, an
+    ``event:`` line and a ``data:`` line, blank lines in runs, events cut across reads) parse,
+    whole and split anywhere, to what the spec's algorithm gives; ``feed_data`` gives the same
+    events (its bare strings being unnamed events)."""
+    raw = b"".join(line + eol for line, eol in lines)
+    want = reference(raw)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(raw)), max_size=6)))
+    pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+    assert [(e.event, e.data, e.id, e.retry) for e in parse_sse(pieces)] == want
+    decoder = SSEDecoder()
+    items = [item for piece in pieces for item in decoder.feed_data(piece)]
+    got = [item[:2] if isinstance(item, tuple) else ("message", item) for item in items]
+    assert got == [event[:2] for event in want]
+
+
 def test_limit_feed_raises_at_once_feed_raw_after_the_events_before_it() -> None:
     """Past ``max_event_size``: ``feed`` raises as soon as the bytes arrive; ``feed_raw``
     returns the events completed before the long line and raises on the next call."""
