@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Generic, NoReturn, TypeVar
 
+from . import _codec
 from ._errors import (
     IncompleteStreamError,
     StreamError,
@@ -21,6 +22,8 @@ from ._eventfold import DONE, FoldBase, decode_json
 from ._json import nesting_exceeds
 from ._limits import DEFAULT_LIMITS, Limits
 from ._models import ChatCompletionResponse, Delta, FoldReport, Skipped
+from ._shapes import MAX_SHAPES, Shape, learn
+from ._sse import Item
 from ._state import DEFAULT_PADDING_KEYS, InvalidChunk, OverLimit, ResponseState, Rules
 
 __all__ = ["DEFAULT_PADDING_KEYS", "DEFAULT_TEXT_KEYS", "Aggregator", "Folding", "afold", "fold"]
@@ -78,6 +81,10 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
         self._chunks = 0  # chunks folded (a stream with [DONE] and no chunk is not complete)
         self._done = False
         self._ended = False  # [DONE], feed_done() or an error: no more input is folded
+        self._loads = _codec.loads
+        self._shapes: list[Shape] = []  # the repeated shapes learned (``_shapes``)
+        self._learn_gap = 1  # full parses between two attempts to learn a shape
+        self._learn_in = 1  # full parses until the next attempt
 
     @property
     def done(self) -> bool:
@@ -153,13 +160,58 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
         if not data:
             return False  # a keep-alive
         try:
-            chunk = decode_json(data)
+            chunk = self._decode(data)
         except ValueError:
             return self._not_json(data)
         except RecursionError:
             raise self._too_deep() from None
         self._fold(chunk, out)
         return self._ended
+
+    def receive_events(self, events: list[Item], out: list[Delta] | None) -> bool:
+        """Fold the SSE events of one read (``SSEDecoder.feed_data``); True once the stream
+        has ended. A chunk (an unnamed event whose data decodes to an object) takes this loop,
+        the hot path of every stream; anything else goes through ``receive()``."""
+        if self._ended:
+            return True
+        loads = self._loads
+        fold = self._fold
+        shapes = self._shapes
+        for item in events:
+            if item.__class__ is str:
+                for shape in shapes:
+                    if shape.fold(item, out):  # a chunk that repeats a shape: not parsed
+                        self._chunks += 1
+                        break
+                else:
+                    try:
+                        chunk = loads(item)
+                    except (ValueError, RecursionError):
+                        chunk = None  # receive() says why (or decodes what orjson refused)
+                    if chunk.__class__ is dict:
+                        fold(chunk, out)
+                        self._learn_in -= 1
+                        if not self._learn_in:
+                            self._learn(item, chunk)
+                        continue
+                    if self.receive("message", item, out):
+                        return True
+            elif self.receive(item[0], item[1], out):
+                return True
+        return False
+
+    def _learn(self, data: str, chunk: dict[str, Any]) -> None:
+        """Learn the shape of a chunk just folded, if it has one; after a chunk without one,
+        wait twice as many chunks as last time before the next attempt (up to 1,024)."""
+        shape = learn(data, chunk, self._state)
+        if shape is None:
+            self._learn_gap = min(self._learn_gap * 2, 1024)
+        else:
+            self._learn_gap = 1
+            if len(self._shapes) >= MAX_SHAPES:
+                del self._shapes[0]
+            self._shapes.append(shape)
+        self._learn_in = self._learn_gap
 
     def receive_body(self, body: str) -> None:
         """Fold a whole non-streaming response body (a ``chat.completion`` object, or an error

@@ -85,6 +85,7 @@ from ._models import (
     known_fields,
 )
 from ._partial import PartialJSON
+from ._pieces import JOIN_AT, Pieces
 
 __all__ = [
     "DEFAULT_PADDING_KEYS",
@@ -100,9 +101,19 @@ __all__ = [
 #: Random padding providers add to chunks to hide their length (OpenAI's ``obfuscation``,
 #: Mistral's ``p``): never folded.
 DEFAULT_PADDING_KEYS = frozenset({"obfuscation", "p"})
-# The keys nearly every chunk (and choice) carries; any other key takes the slower loop.
+# The keys nearly every chunk (and choice) carries; any other key takes the slower loop. The
+# chunk's padding keys (``Rules.common_top``) count as common too: OpenAI pads every chunk.
 _COMMON_TOP = frozenset(
-    {"id", "object", "created", "model", "system_fingerprint", "usage", "choices"}
+    {
+        "id",
+        "object",
+        "created",
+        "model",
+        "system_fingerprint",
+        "service_tier",
+        "usage",
+        "choices",
+    }
 )
 _COMMON_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 # The message fields that carry streamed text (or fragments of it).
@@ -175,6 +186,7 @@ class Rules:
     """The fold options, as the state objects use them."""
 
     __slots__ = (
+        "common_top",
         "max_choices",
         "max_depth",
         "max_tool_calls",
@@ -189,6 +201,7 @@ class Rules:
         self.text_keys = text_keys
         self.padding_keys = padding_keys
         self.skipped = STREAMING_ONLY_KEYS | padding_keys  # delta keys never folded
+        self.common_top = _COMMON_TOP | padding_keys  # top-level keys the hot path handles
         self.max_choices = limits.max_choices
         self.max_tool_calls = limits.max_tool_calls
         self.max_depth = limits.max_depth
@@ -213,7 +226,7 @@ def _is_empty_part(part: Mapping[str, Any]) -> bool:
     return all(v in (None, "", [], {}) for k, v in part.items() if k != "type")
 
 
-def _joined(parts: list[str] | None) -> str | None:
+def _joined(parts: Pieces | None) -> str | None:
     return None if parts is None else "".join(parts)
 
 
@@ -246,21 +259,31 @@ def build_usage(data: Mapping[str, Any]) -> Usage:
 
 class PartialText:
     """Text arriving in pieces, parsed as JSON only when its value is asked for, and then only
-    the pieces that came since the last time (so reading it after every piece stays linear)."""
+    the pieces that came since the last time (so reading it after every piece stays linear).
+    When the pieces were compacted since (``Pieces.joins``), the text not yet fed is found by
+    its length instead, once per compaction."""
 
-    __slots__ = ("fed", "parser")
+    __slots__ = ("chars", "fed", "joins", "parser")
 
     def __init__(self) -> None:
         self.parser: PartialJSON | None = None
-        self.fed = 0
+        self.fed = 0  # pieces fed
+        self.chars = 0  # characters fed
+        self.joins = 0  # the pieces' compactions when they were fed
 
-    def value(self, pieces: list[str]) -> Any:
+    def value(self, pieces: Pieces) -> Any:
         parser = self.parser
         if parser is None:
             parser = self.parser = PartialJSON()
-        for piece in pieces[self.fed :]:
-            parser.feed(piece)
+        if pieces.joins == self.joins:
+            new = "".join(pieces[self.fed :])
+        else:
+            new = "".join(pieces)[self.chars :]
+            self.joins = pieces.joins
+        if new:
+            parser.feed(new)
         self.fed = len(pieces)
+        self.chars += len(new)
         return parser.value
 
 
@@ -291,7 +314,7 @@ class ToolState:
         self.id = ""
         self.type = ""
         self.name = ""
-        self.arguments: list[str] = []
+        self.arguments = Pieces()
         self.extra: dict[str, Any] = {}
         self.function_extra: dict[str, Any] = {}
 
@@ -318,10 +341,7 @@ class ToolState:
             if arguments.__class__ is not str:
                 # Some servers send arguments as an object: keep it as JSON text.
                 arguments = json.dumps(rules.kept(arguments))
-            if arguments:
-                self.arguments.append(arguments)
-                if out is not None and self.key is not None:
-                    out.append(ToolCallArgumentsDelta(self.choice, self.key, arguments))
+            self.add_arguments(arguments, out)
         name = get("name")
         if name and not self.name:
             if name.__class__ is not str:
@@ -332,6 +352,13 @@ class ToolState:
             for k, v in function.items():
                 if v is not None and k not in _FUNCTION_KEYS:
                     extra[k] = rules.merge(extra.get(k), v, k)
+
+    def add_arguments(self, arguments: str, out: list[Delta] | None) -> None:
+        """A piece of the arguments (an empty one is no piece)."""
+        if arguments:
+            self.arguments.add(arguments)
+            if out is not None and self.key is not None:
+                out.append(ToolCallArgumentsDelta(self.choice, self.key, arguments))
 
     def function(self) -> FunctionCall:
         return FunctionCall(
@@ -406,7 +433,7 @@ class AudioState:
 
     def __init__(self) -> None:
         self.id = ""
-        self.transcript: list[str] = []
+        self.transcript = Pieces()
         self.data: list[bytes] = []
         self.expires_at: int | None = None
         self.extra: dict[str, Any] = {}
@@ -424,7 +451,7 @@ class AudioState:
             elif k == "transcript":
                 if v.__class__ is not str:
                     raise InvalidChunk("delta.audio.transcript", "a string", v)
-                self.transcript.append(v)
+                self.transcript.add(v)
             elif k == "data":
                 if v.__class__ is not str:
                     raise InvalidChunk("delta.audio.data", "a string", v)
@@ -483,10 +510,11 @@ class ChoiceState:
         self.rules = rules
         self.next_key = 0  # one more than the largest tool key in use
         self.role = ""
-        self.content: list[str] | None = None
-        self.refusal: list[str] | None = None
-        self.reasoning_content: list[str] | None = None
-        self.reasoning: list[str] | None = None
+        # The text fields: None until a string arrives.
+        self.content: Pieces | None = None
+        self.refusal: Pieces | None = None
+        self.reasoning_content: Pieces | None = None
+        self.reasoning: Pieces | None = None
         self.tools: dict[int, ToolState] = {}  # by key
         self.by_index: dict[int, ToolState] = {}  # the call a stream index continues
         self.tool_ids: dict[str, ToolState] = {}
@@ -511,7 +539,11 @@ class ChoiceState:
             if value.__class__ is not dict:
                 value = _mapping(value, "choices[].delta")
             self.had_delta = True
-            self.fold_delta(value, out)
+            text = value.get("content")
+            if text.__class__ is str and len(value) == 1:
+                self.add_content(text, out)  # the hottest path: a delta of one piece of content
+            else:
+                self.fold_delta(value, out)
         value = get("finish_reason")
         if value:
             if value.__class__ is not str:
@@ -574,7 +606,7 @@ class ChoiceState:
         if key == "tool_calls":
             return not self.tools
         value = getattr(self, key)
-        return value is None or (value.__class__ is list and not "".join(value))
+        return value is None or (isinstance(value, Pieces) and not "".join(value))
 
     def fold_delta(self, delta: Mapping[str, Any], out: list[Delta] | None) -> None:
         """A choice's ``delta`` (or whole ``message``)."""
@@ -583,13 +615,7 @@ class ChoiceState:
                 continue
             if key == "content":
                 if value.__class__ is str:
-                    parts = self.content
-                    if parts is None:
-                        self.content = [value]
-                    else:
-                        parts.append(value)
-                    if out is not None and value:
-                        out.append(ContentDelta(self.index, value))
+                    self.add_content(value, out)
                 elif value.__class__ is list or isinstance(value, Mapping):
                     self.fold_parts(as_list(value, "delta.content"), out)
                 else:
@@ -617,6 +643,18 @@ class ChoiceState:
             elif key not in self.rules.skipped:
                 self.delta_extra[key] = self.rules.merge(self.delta_extra.get(key), value, key)
 
+    def add_content(self, text: str, out: list[Delta] | None) -> None:
+        """A piece of the content (a string)."""
+        parts = self.content
+        if parts is None:
+            self.content = Pieces((text,))
+        else:
+            parts.append(text)
+            if len(parts) > JOIN_AT:
+                parts.compact()
+        if out is not None and text:
+            out.append(ContentDelta(self.index, text))
+
     def add_text(self, key: str, text: Any, field: str, out: list[Delta] | None) -> None:
         """Extend the text field ``key`` (None until a string arrives) and report the delta.
 
@@ -626,9 +664,9 @@ class ChoiceState:
             raise InvalidChunk(field, "a string", text)
         parts = getattr(self, key)
         if parts is None:
-            setattr(self, key, [text])
+            setattr(self, key, Pieces((text,)))
         else:
-            parts.append(text)
+            parts.add(text)
         if out is not None and text:
             index = self.index
             if key == "content":
@@ -750,7 +788,7 @@ class ChoiceState:
         """The value parsed so far of a tool call's arguments (by its number), or of the
         content (None); None for a tool call that does not exist."""
         if tool is None:
-            return self.content_partial.value(self.content or [])
+            return self.content_partial.value(self.content or Pieces())
         call = self.tools.get(tool)
         return None if call is None else call.partial.value(call.arguments)
 
@@ -814,6 +852,7 @@ class ResponseState:
         "error",
         "errored",
         "extra",
+        "heading",
         "id",
         "model",
         "other",
@@ -838,10 +877,46 @@ class ResponseState:
         self.choices: dict[int, ChoiceState] = {}
         self.error: Any = None
         self.errored = False
+        self.heading = True  # id, created or model is still to come
 
     def fold(self, chunk: Mapping[str, Any], out: list[Delta] | None) -> None:
         """One ``chat.completion.chunk`` (already known to be an object)."""
         get = chunk.get
+        if self.heading:
+            self._fold_heading(get)
+        value = get("system_fingerprint")
+        if value:
+            if value.__class__ is not str:
+                raise InvalidChunk("system_fingerprint", "a string", value)
+            self.system_fingerprint = value
+        value = get("service_tier")
+        if value:
+            if value.__class__ is not str:
+                raise InvalidChunk("service_tier", "a string", value)
+            self.service_tier = value
+        value = get("usage")
+        if value is not None:
+            self.usage = self.rules.kept(check_usage(value, "usage"))
+            if out is not None:
+                out.append(UsageDelta(build_usage(value)))
+        choices = get("choices")
+        if choices:
+            if choices.__class__ is not list:
+                choices = as_list(choices, "choices")
+            states = self.choices
+            for entry in choices:
+                choice = entry if entry.__class__ is dict else _mapping(entry, "choices[]")
+                index = choice.get("index")
+                state = states.get(index) if index.__class__ is int else None
+                if state is None:
+                    state = self._new_choice(index)
+                state.fold(choice, out)
+        if not self.rules.common_top.issuperset(chunk):
+            self._fold_rare(chunk)
+
+    def _fold_heading(self, get: Any) -> None:
+        """``id``, ``created`` and ``model``: each the first non-empty value (read until all
+        three have one)."""
         if not self.id:
             value = get("id")
             if value:
@@ -860,30 +935,7 @@ class ResponseState:
                 if value.__class__ is not str:
                     raise InvalidChunk("model", "a string", value)
                 self.model = value
-        value = get("system_fingerprint")
-        if value:
-            if value.__class__ is not str:
-                raise InvalidChunk("system_fingerprint", "a string", value)
-            self.system_fingerprint = value
-        value = get("usage")
-        if value is not None:
-            self.usage = self.rules.kept(check_usage(value, "usage"))
-            if out is not None:
-                out.append(UsageDelta(build_usage(value)))
-        choices = get("choices")
-        if choices:
-            if choices.__class__ is not list:
-                choices = as_list(choices, "choices")
-            states = self.choices
-            for entry in choices:
-                choice = entry if entry.__class__ is dict else _mapping(entry, "choices[]")
-                index = choice.get("index")
-                state = states.get(index) if index.__class__ is int else None
-                if state is None:
-                    state = self._new_choice(index)
-                state.fold(choice, out)
-        if not _COMMON_TOP.issuperset(chunk):
-            self._fold_rare(chunk)
+        self.heading = not (self.id and self.created and self.model)
 
     def _new_choice(self, index: Any) -> ChoiceState:
         if index is None:
@@ -899,14 +951,9 @@ class ResponseState:
 
     def _fold_rare(self, chunk: Mapping[str, Any]) -> None:
         for key, value in chunk.items():
-            if value is None or key in _COMMON_TOP or key in self.rules.padding_keys:
+            if value is None or key in self.rules.common_top:
                 continue
-            if key == "service_tier":
-                if value:
-                    if value.__class__ is not str:
-                        raise InvalidChunk("service_tier", "a string", value)
-                    self.service_tier = value
-            elif key == "prompt_logprobs":
+            if key == "prompt_logprobs":
                 if value:
                     if value.__class__ is not list:
                         raise InvalidChunk("prompt_logprobs", "a list", value)

@@ -809,10 +809,10 @@ def test_a_bug_of_ours_is_not_reported_as_bad_input(monkeypatch: pytest.MonkeyPa
     itself propagates as it is."""
     from streamagg._state import ChoiceState
 
-    def broken(self: ChoiceState, delta: Any, out: Any) -> None:
+    def broken(self: ChoiceState, choice: Any, out: Any) -> None:
         raise AttributeError("a bug")
 
-    monkeypatch.setattr(ChoiceState, "fold_delta", broken)
+    monkeypatch.setattr(ChoiceState, "fold", broken)
     with pytest.raises(AttributeError, match="a bug"):
         Aggregator().feed({"choices": [delta(content="x")]})
 

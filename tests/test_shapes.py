@@ -1,0 +1,241 @@
+"""Repeated shapes (``_shapes``): a chunk folded from its shape folds exactly as when parsed.
+
+Every check folds the same bytes twice, with shapes and with learning turned off, and compares
+the results, the deltas and the errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import streamagg
+from streamagg import StreamError
+from streamagg._fold import Aggregator
+from streamagg._ingest import StreamReader
+from streamagg._shapes import Shape, learn
+
+from .helpers import NAMES, STREAMS
+
+HEAD = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "m"}
+
+
+def fold(raw: bytes, shapes: bool) -> tuple[Any, list[Any], int]:
+    """(result or error, deltas, shapes learned) of a stream read in 7-byte pieces."""
+    aggregator = Aggregator(strict=False)
+    if not shapes:
+        aggregator._learn_in = -1  # counts down from here: never reaches zero
+    reader = StreamReader(aggregator)
+    deltas: list[Any] = []
+    outcome: Any
+    try:
+        for i in range(0, len(raw), 7):
+            if reader.receive_data(raw[i : i + 7], deltas):
+                break
+        outcome = streamagg.to_dict(reader.receive_eof())
+    except StreamError as exc:
+        outcome = (type(exc).__name__, str(exc), streamagg.to_dict(exc.partial))
+    return outcome, deltas, len(aggregator._shapes)
+
+
+def same_both_ways(raw: bytes) -> int:
+    """Assert the two folds agree; the number of shapes the first learned."""
+    with_shapes, deltas, learned = fold(raw, shapes=True)
+    without, plain_deltas, _ = fold(raw, shapes=False)
+    assert with_shapes == without
+    assert deltas == plain_deltas
+    return learned
+
+
+def sse(*chunks: dict[str, Any] | str, done: bool = True) -> bytes:
+    events = [c if isinstance(c, str) else json.dumps(c) for c in chunks]
+    return "".join(f"data: {e}\n\n" for e in [*events, *(["[DONE]"] if done else [])]).encode()
+
+
+def piece(content: str, index: int = 0, **extra: Any) -> dict[str, Any]:
+    delta = {"content": content}
+    return {**HEAD, "choices": [{"index": index, "delta": delta, "finish_reason": None}], **extra}
+
+
+def fragment(arguments: str, index: int = 0, **call: Any) -> dict[str, Any]:
+    entry = {"index": index, "function": {"arguments": arguments}, **call}
+    return {**HEAD, "choices": [{"index": 0, "delta": {"tool_calls": [entry]}}]}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recordings_fold_the_same_with_shapes(name: str) -> None:
+    """Every recorded chat stream folds to the same response and deltas with shapes."""
+    same_both_ways((STREAMS / f"{name}.sse").read_bytes())
+
+
+def test_repeated_chunks_are_learned_once_and_folded_from_the_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream of content pieces learns one shape, and only the chunks before it and the last
+    one (of another shape) are parsed."""
+    raw = sse(*(piece(f" w{i}") for i in range(50)), {**HEAD, "choices": []})
+    assert same_both_ways(raw) == 1
+    parsed = 0
+    full = Aggregator._fold
+
+    def counting(self: Aggregator, chunk: Any, out: Any) -> None:
+        nonlocal parsed
+        parsed += 1
+        full(self, chunk, out)
+
+    monkeypatch.setattr(Aggregator, "_fold", counting)
+    assert fold(raw, shapes=True)[0]["choices"][0]["message"]["content"].startswith(" w0 w1")
+    assert parsed == 2
+
+
+def test_padding_is_a_hole_too() -> None:
+    """Random padding in every chunk (OpenAI's ``obfuscation``) does not stop the shape."""
+    raw = sse(*(piece(f"{i}", obfuscation="x" * (i % 7)) for i in range(30)))
+    assert same_both_ways(raw) == 1
+
+
+def test_strings_with_quotes_escapes_and_look_alikes() -> None:
+    """Pieces with quotes, backslashes, escapes, non-ASCII and the text of a key fold as
+    parsed, in both escaping styles."""
+    texts = ['"', "\\", '\\"', "é", "😀", '"content":"x"', "\u2028", "", "a\nb"]
+    for ascii_only in (True, False):
+        chunks = [json.dumps(piece(t), ensure_ascii=ascii_only) for t in texts * 3]
+        same_both_ways(sse(*chunks))
+
+
+def test_a_chunk_that_differs_outside_the_holes_is_parsed() -> None:
+    """A finish reason, a usage, a new model or an extra key makes the chunk its own: parsed."""
+    raw = sse(
+        piece("a"),
+        piece("b"),
+        {**piece("c"), "model": "other"},
+        {**piece("d"), "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
+        {**piece("e"), "x_extra": {"k": 1}},
+        {**HEAD, "choices": [{"index": 0, "delta": {"content": "f"}, "finish_reason": "stop"}]},
+        piece("g"),
+    )
+    same_both_ways(raw)
+
+
+def test_whitespace_and_repeated_keys() -> None:
+    """Whitespace anywhere and a key given twice (the last one counts) fold as parsed."""
+    spaced = json.dumps(piece("x"), indent=None, separators=(" , ", " : "))
+    twice = '{"id":"c","choices":[{"index":0,"delta":{"content":"1","content":"2"}}]}'
+    twice_b = '{"id":"c","choices":[{"index":0,"delta":{"content":"1","content":"3"}}]}'
+    raw = sse(spaced, spaced.replace('"x"', '"y"'), twice, twice_b, twice, twice_b)
+    same_both_ways(raw)
+
+
+def test_tool_arguments_follow_the_call_that_holds_the_index() -> None:
+    """Argument fragments fold from their shape into the call at their index, also after a new
+    call took that index over."""
+    raw = sse(
+        fragment("", id="call_a", type="function"),
+        fragment('{"a'),
+        fragment('":1'),
+        fragment("}"),
+        {
+            **HEAD,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_b",
+                                "function": {"name": "g", "arguments": ""},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+        fragment('{"b'),
+        fragment('":2}'),
+        fragment("", id="null"),
+        fragment(""),
+    )
+    same_both_ways(raw)
+    calls = fold(raw, shapes=True)[0]["choices"][0]["message"]["tool_calls"]
+    assert [c["function"]["arguments"] for c in calls] == ['{"a":1}', '{"b":2}']
+
+
+def test_many_choices_keep_one_shape_each() -> None:
+    """``n=3``: each choice's chunks keep their own shape."""
+    raw = sse(*(piece(f"{i}", index=i % 3) for i in range(60)))
+    assert same_both_ways(raw) == 3
+
+
+def test_learning_backs_off_when_chunks_never_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks that never repeat (a new id in each) cost a shape attempt a few times only."""
+    calls = 0
+
+    def counting(data: str, chunk: dict[str, Any], state: Any) -> Shape | None:
+        nonlocal calls
+        calls += 1
+        learn(data, chunk, state)
+        return None
+
+    monkeypatch.setattr("streamagg._fold.learn", counting)
+    raw = sse(*({**piece("x"), "id": f"c{i}"} for i in range(5000)))
+    fold(raw, shapes=True)
+    assert calls <= 13  # 1, 2, 4, ... 1,024 chunks apart, then every 1,024
+
+
+def test_not_json_where_a_shape_was() -> None:
+    """Data that starts like a shape but is not JSON is still bad input."""
+    good = json.dumps(piece("a"))
+    raw = sse(good, good, good[:-5] + "]]}}", good)
+    same_both_ways(raw)
+    with pytest.raises(streamagg.MalformedChunkError):
+        streamagg.replay(raw)
+
+
+texts = st.text(max_size=4) | st.sampled_from(['"', "\\", "é", "😀", '"content":"', "\n"])
+
+
+@st.composite
+def chunk_texts(draw: st.DrawFn) -> str:
+    kind = draw(st.integers(0, 9))
+    index = draw(st.integers(0, 1))
+    chunk: dict[str, Any]
+    if kind <= 3:
+        chunk = piece(draw(texts), index)
+    elif kind == 4:
+        delta = {"role": "assistant", "reasoning_content": draw(texts), "content": None}
+        chunk = {**HEAD, "choices": [{"index": index, "delta": delta, "logprobs": None}]}
+    elif kind <= 6:
+        chunk = fragment(draw(texts), draw(st.integers(0, 1)))
+    elif kind == 7:
+        call = {"id": draw(st.sampled_from(["call_x", "call_y", "null", ""])), "type": "function"}
+        chunk = fragment(draw(texts), draw(st.integers(0, 1)), **call)
+    elif kind == 8:
+        chunk = {**piece(draw(texts), index), "obfuscation": draw(st.text(max_size=3))}
+    else:
+        chunk = {**piece(draw(texts), index), draw(st.sampled_from(["usage", "x"])): {"a": 1}}
+    if draw(st.booleans()):
+        chunk = dict(reversed(list(chunk.items())))
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " :")]))
+    return json.dumps(chunk, separators=separators, ensure_ascii=draw(st.booleans()))
+
+
+@given(st.lists(chunk_texts(), min_size=1, max_size=25), st.booleans())
+def test_any_mix_of_chunks_folds_the_same_with_shapes(chunks: list[str], done: bool) -> None:
+    """Property: any mix of repeated and changing chunks (text, reasoning, tool fragments with
+    and without ids, padding, usage, extension keys, any key order and spacing, any escaping)
+    folds to the same response, deltas and errors with shapes as without."""
+    same_both_ways(sse(*chunks, done=done))
+
+
+def test_generated_streams() -> None:
+    """The benchmark's kinds of stream fold the same with shapes."""
+    chunks: Iterator[dict[str, Any]] = (
+        piece(f" {i}", obfuscation="ab"[: i % 3]) for i in range(300)
+    )
+    same_both_ways(sse(*chunks))
