@@ -84,7 +84,9 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
         self._loads = _codec.loads
         self._shapes: list[Shape] = []  # the repeated shapes learned (``_shapes``)
         self._learn_gap = 1  # full parses between two attempts to learn a shape
-        self._learn_in = 1  # full parses until the next attempt
+        # Full parses until the next attempt: none before the fourth chunk, so that a short
+        # stream (or a stream's first chunk, whose shape rarely comes back) pays nothing.
+        self._learn_in = 4
 
     @property
     def done(self) -> bool:

@@ -14,8 +14,9 @@ Why this is exact, whatever the input. A JSON text is a sequence of tokens read 
 and a string literal is one token wherever it stands. The matching chunk has the learned
 chunk's tokens with other strings in the holes, so it decodes to the learned chunk's object with
 other strings at the holes' places: the same keys, numbers, nulls and other strings, whatever
-whitespace, escapes or repeated keys the text has. The holes are found by walking the learned
-text with the same scanners (``_locate``), so they are exactly the values the object holds. And
+whitespace, escapes or repeated keys the text has. Where the holes lie in the learned text is
+checked, not trusted (``_locate``): the text with a distinct probe string in each hole must
+decode to the learned object with the probes at the holes' paths, and to nothing else. And
 a chunk is learned (``learn``) only when folding its other fields again changes nothing: its
 top-level fields are ones whose rule is "first non-empty" or "last non-empty" (folding the same
 value again is a no-op), its one choice is one the fold already has, with no finish reason, no
@@ -34,9 +35,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from ._codec import scan_string, scan_value
+from ._codec import decode_exact, scan_string
 
 if TYPE_CHECKING:
     from ._models import Delta
@@ -114,16 +116,15 @@ def learn(data: str, chunk: dict[str, Any], state: ResponseState) -> Shape | Non
         return None
     path, apply = found
     holes.append(("choices", 0, "delta", *path))
-    spans = _locate(data, holes)
+    spans = _locate(data, holes, chunk)
     if spans is None:
         return None
-    starts = sorted(spans.values())
     parts, last = [], 0
-    for start, end in starts:
+    for start, end in sorted(spans):
         parts.append(data[last : start + 1])  # up to and with the opening quote
         last = end
     parts.append(data[last:])
-    return Shape(parts, starts.index(spans[holes[-1]]), apply)
+    return Shape(parts, sorted(spans).index(spans[-1]), apply)
 
 
 def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Path] | None:
@@ -215,64 +216,57 @@ def _arguments_appender(owner: ChoiceState, index: int) -> Apply:
     return append
 
 
-def _locate(data: str, holes: list[Path]) -> dict[Path, tuple[int, int]] | None:
-    """Where each hole's string literal lies in ``data`` (start and end, quotes included);
-    None when one is not a string literal or ``data`` is not the JSON it was parsed from."""
-    walker = _Walker(data, holes)
-    try:
-        walker.walk(_WHITESPACE.match(data, 0).end(), ())  # type: ignore[union-attr]
-    except (ValueError, IndexError, StopIteration):
+def _locate(data: str, holes: list[Path], chunk: dict[str, Any]) -> list[tuple[int, int]] | None:
+    """Where the holes' string literals lie in ``data``, the text ``chunk`` was decoded from:
+    for each hole, the positions of its opening quote and just past its closing one. Each is
+    looked for as the value of the last ``"key":`` of its key, then proven: the text with a
+    probe in every hole must decode to ``chunk`` with the probes at the holes' paths. None
+    when a hole is not found or the proof fails."""
+    spans = [_literal_after(data, f'"{path[-1]}":') for path in holes]
+    if None in spans:
         return None
-    found = walker.found
-    if len(found) != len(holes) or any(data[start] != '"' for start, _ in found.values()):
-        return None
+    found: list[tuple[int, int]] = spans  # type: ignore[assignment]
+    order = sorted(range(len(holes)), key=found.__getitem__)
+    if any(found[a][1] > found[b][0] for a, b in pairwise(order)):
+        return None  # two holes overlap: not where they were looked for
+    # Two probes: a chunk whose strings were both probes could fool one, not both.
+    for probe in ("A", "B"):
+        text, expected, last = [], chunk, 0
+        for n in order:
+            start, end = found[n]
+            text += [data[last : start + 1], _PROBE % (probe, n), '"']
+            expected = _replaced(expected, holes[n], _PROBE_VALUE % (probe, n))
+            last = end
+        text.append(data[last:])
+        try:
+            if decode_exact("".join(text)) != expected:
+                return None
+        except (ValueError, RecursionError):
+            return None
     return found
 
 
-class _Walker:
-    """A walk over a JSON text with the standard library's scanners, recording where the
-    values at some paths lie (the last one of a repeated key, as decoding keeps)."""
+def _literal_after(data: str, key: str) -> tuple[int, int] | None:
+    """The span of the string literal after the last ``key`` in ``data``, if one is there."""
+    at = data.rfind(key)
+    start = _WHITESPACE.match(data, at + len(key)).end()  # type: ignore[union-attr]
+    if at < 0 or data[start : start + 1] != '"':
+        return None
+    try:
+        return start, scan_string(data, start + 1)[1]
+    except ValueError:
+        return None
 
-    def __init__(self, data: str, paths: list[Path]) -> None:
-        self.data = data
-        self.wanted = frozenset(paths)
-        self.prefixes = frozenset(path[:n] for path in paths for n in range(len(path)))
-        self.found: dict[Path, tuple[int, int]] = {}
 
-    def skip(self, pos: int) -> int:
-        """The position of the first character at or after ``pos`` that is not whitespace."""
-        return _WHITESPACE.match(self.data, pos).end()  # type: ignore[union-attr]
+# A probe: a string no chunk holds by chance (it starts with a NUL), as JSON text and as value.
+_PROBE = "\\u0000streamagg probe %s%d"
+_PROBE_VALUE = "\x00streamagg probe %s%d"
 
-    def walk(self, pos: int, path: Path) -> int:
-        """Walk the JSON value at ``pos``; return where it ends."""
-        data = self.data
-        if path not in self.prefixes or data[pos] not in "{[":
-            return scan_value(data, pos)[1]
-        closing = "}" if data[pos] == "{" else "]"
-        pos = self.skip(pos + 1)
-        if data[pos] == closing:
-            return pos + 1
-        number = 0
-        while True:
-            if closing == "}":
-                if data[pos] != '"':
-                    raise ValueError(pos)
-                key, pos = scan_string(data, pos + 1)
-                pos = self.skip(pos)
-                if data[pos] != ":":
-                    raise ValueError(pos)
-                pos = self.skip(pos + 1)
-                sub: Path = (*path, key)
-            else:
-                sub = (*path, number)
-                number += 1
-            start = pos
-            pos = self.walk(pos, sub)
-            if sub in self.wanted:
-                self.found[sub] = (start, pos)
-            pos = self.skip(pos)
-            if data[pos] == closing:
-                return pos + 1
-            if data[pos] != ",":
-                raise ValueError(pos)
-            pos = self.skip(pos + 1)
+
+def _replaced(value: Any, path: Path, new: Any) -> Any:
+    """A copy of ``value`` with ``new`` at ``path`` (only the containers on the path copied)."""
+    if not path:
+        return new
+    copy = list(value) if value.__class__ is list else dict(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy

@@ -76,8 +76,9 @@ def test_recordings_fold_the_same_with_shapes(name: str) -> None:
 def test_repeated_chunks_are_learned_once_and_folded_from_the_shape(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A stream of content pieces learns one shape, and only the chunks before it and the last
-    one (of another shape) are parsed."""
+    """A stream of content pieces learns one shape (from its fourth chunk: short streams
+    learn nothing), and only the chunks up to it and the last one (of another shape) are
+    parsed."""
     raw = sse(*(piece(f" w{i}") for i in range(50)), {**HEAD, "choices": []})
     assert same_both_ways(raw) == 1
     parsed = 0
@@ -90,7 +91,7 @@ def test_repeated_chunks_are_learned_once_and_folded_from_the_shape(
 
     monkeypatch.setattr(Aggregator, "_fold", counting)
     assert fold(raw, shapes=True)[0]["choices"][0]["message"]["content"].startswith(" w0 w1")
-    assert parsed == 2
+    assert parsed == 5
 
 
 def test_padding_is_a_hole_too() -> None:
@@ -129,6 +130,13 @@ def test_whitespace_and_repeated_keys() -> None:
     twice_b = '{"id":"c","choices":[{"index":0,"delta":{"content":"1","content":"3"}}]}'
     raw = sse(spaced, spaced.replace('"x"', '"y"'), twice, twice_b, twice, twice_b)
     same_both_ways(raw)
+
+
+def test_strings_that_look_like_the_probes() -> None:
+    """Chunks whose strings are the probes ``_locate`` proves a hole with fold as parsed."""
+    probe = "\x00streamagg probe A1"
+    chunks = [piece(probe, obfuscation=probe), piece("x", obfuscation=probe), piece(probe)]
+    same_both_ways(sse(*chunks * 3))
 
 
 def test_tool_arguments_follow_the_call_that_holds_the_index() -> None:

@@ -1,0 +1,526 @@
+"""streamagg against the JSON parse floor and against the accumulators users reach for instead.
+
+Run ``python benchmarks/run.py`` (``pip install -e . --group bench`` first, for orjson, the
+peers and matplotlib; a few minutes). It prints one table of microseconds per chunk, end to end
+from a stream's raw bytes to ``to_dict`` of its final object (each peer to its own final
+object), then the targets below, each met or missed. ``--check`` exits 1 when one is missed;
+``--smoke`` is the quick run CI makes (one tiny stream, to prove the benchmark itself works);
+``--markdown FILE`` writes the table for the README; ``--plot FILE`` draws it (matplotlib).
+
+The streams: the generated ones of ``streams.py`` and every recording in ``tests/streams``
+(each dialect folded by its own ``replay``; the peers fold chat completions only). The columns:
+
+* ``json``, ``orjson``: a loop of ``json.loads`` / ``orjson.loads`` over the stream's payloads,
+  already cut out of the stream: the floor, what parsing alone costs;
+* ``streamagg``: ``to_dict(replay(raw))`` with the standard library's JSON; ``+orjson`` the same
+  with orjson (``streamagg[fast]``); ``stream()``: the app wrapper over an ``httpx.Client``
+  with an in-process transport that hands the body over in 64 KiB reads, every typed delta
+  iterated, then ``to_dict(s.response)``;
+* ``openai``, ``litellm``, ``langchain``: the peers (``peers.py`` says how each is fed). A peer
+  that raises shows ``raises``; a result that differs from streamagg's is marked ``*``.
+
+Every measure is the best of several runs, the runs of one stream interleaved (one run of each
+column in turn), so that a noisy machine slows them alike. Ratios are what to read.
+
+Targets (from the performance issue), checked on the generated streams:
+
+* ``streamagg`` at most 1.25x the ``json`` floor; ``+orjson`` at most 2.0x the ``orjson`` floor;
+* ``+orjson`` at least 40x faster than openai, 25x than litellm, 8x than langchain, on every
+  stream (recordings too) where the peer gives a result;
+* per-chunk cost at 50,000 chunks within 1.2x of the cost at 2,000 (text, logprobs, one long
+  tool call's arguments);
+* replaying a 50,000-chunk recording from a file: peak traced memory at most 3x the size of the
+  final ``to_dict()`` JSON;
+* ``stream()`` at most 15% over ``replay()`` of the same bytes, on 20,000 chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peers as peer_kit
+import streams
+
+import streamagg
+from streamagg import StreamError, _codec, anthropic, completions, gemini, ollama, responses
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "streams"
+DIALECTS: dict[str, Any] = {
+    "responses": responses,
+    "anthropic": anthropic,
+    "gemini": gemini,
+    "ollama": ollama,
+    "completions": completions,
+}
+FLOOR_TARGET = 1.25
+ORJSON_TARGET = 2.0
+PEER_TARGETS = {"openai": 40.0, "litellm": 25.0, "langchain": 8.0}
+LINEAR_TARGET = 1.2
+MEMORY_TARGET = 3.0
+STREAM_TARGET = 1.15
+PEER_TIMEOUT = 120  # seconds for one peer run; past it the peer shows "timeout"
+SLOW_RUN = 10  # seconds: a peer run this slow is not repeated
+SCALING_SIZES = (2_000, 10_000, 50_000)
+READ_SIZE = 64 * 1024
+
+
+class Stream:
+    """One benchmark stream: its bytes, its dialect ("chat" or another), its payloads."""
+
+    def __init__(self, name: str, raw: bytes, dialect: str, generated: bool) -> None:
+        self.name = name
+        self.raw = raw
+        self.dialect = dialect
+        self.generated = generated
+        self.payloads = payloads(raw)
+
+    @property
+    def chunks(self) -> int:
+        return len(self.payloads)
+
+
+def payloads(raw: bytes) -> list[str]:
+    """The JSON payloads of a stream: its events' data, or its JSON lines (Ollama); what is
+    not JSON (``[DONE]``, keep-alives, a cut-off event) is not a payload."""
+    if raw.lstrip()[:1] in (b"{", b"["):
+        found = raw.decode().split("\n")
+    else:
+        found = [e.data for e in streamagg.parse_sse(raw)]
+    return [data for data in found if _is_json(data)]
+
+
+def _is_json(data: str) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def replay_of(dialect: str) -> Callable[[bytes], Any]:
+    return DIALECTS[dialect].replay if dialect in DIALECTS else streamagg.replay  # type: ignore[no-any-return]
+
+
+def fold(stream: Stream) -> Any:
+    """``to_dict`` of the stream's final object (of the partial one when it ends in error)."""
+    try:
+        return streamagg.to_dict(replay_of(stream.dialect)(stream.raw))
+    except StreamError as exc:
+        return streamagg.to_dict(exc.partial) if exc.partial is not None else None
+
+
+class _Reads(httpx.SyncByteStream):
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i in range(0, len(self.body), READ_SIZE):
+            yield self.body[i : i + READ_SIZE]
+
+
+def stream_run(stream: Stream) -> Callable[[], Any]:
+    """``stream()`` of the dialect over an in-process transport: deltas, then the object."""
+    open_stream = DIALECTS[stream.dialect].stream if stream.dialect in DIALECTS else None
+    content_type = "application/x-ndjson" if stream.dialect == "ollama" else "text/event-stream"
+    headers = {"content-type": content_type}
+    client = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(200, headers=headers, stream=_Reads(stream.raw))
+        )
+    )
+
+    def run() -> Any:
+        opener = open_stream or streamagg.stream
+        try:
+            with opener(client, "POST", "http://bench/v1/") as s:
+                for _ in s:
+                    pass
+                return streamagg.to_dict(s.response)
+        except StreamError:
+            return None
+
+    return run
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def best_interleaved(columns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """The best time of each column, the columns run in turn ``rounds`` times; each run
+    repeats the call until it takes 20 ms (so that small streams are measured too)."""
+    numbers = {}
+    for name, fn in columns.items():
+        one = max(timed(fn), 1e-7)
+        numbers[name] = max(1, int(0.02 / one))
+    best = dict.fromkeys(columns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in columns.items():
+            n = numbers[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - start) / n)
+    return best
+
+
+class PeerTimeoutError(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise PeerTimeoutError
+
+
+def run_peer(peer: peer_kit.Peer, stream: Stream, rounds: int, want: Any) -> str | float:
+    """A peer's best us/chunk on a stream, or what stopped it; a result that differs from
+    streamagg's is marked by a negative time."""
+    use_alarm = hasattr(signal, "SIGALRM")
+    if use_alarm:
+        signal.signal(signal.SIGALRM, _alarm)
+    best = float("inf")
+    same = True
+    try:
+        for _ in range(rounds):
+            if use_alarm:
+                signal.alarm(PEER_TIMEOUT)
+            start = time.perf_counter()
+            result = peer.run(stream.raw)
+            best = min(best, time.perf_counter() - start)
+            if use_alarm:
+                signal.alarm(0)
+            same = peer.view(result) == want
+            if best > SLOW_RUN:  # one slow run is measure enough
+                break
+    except PeerTimeoutError:
+        return "timeout"
+    except Exception as exc:  # a peer's failure is a result
+        return f"raises {type(exc).__name__}"
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+    per_chunk = best / max(1, stream.chunks) * 1e6
+    return per_chunk if same else -per_chunk
+
+
+def all_streams(smoke: bool) -> list[Stream]:
+    if smoke:
+        raw = streams.stream(streams.text(50))
+        path = RECORDINGS / "openai-python__plain-content.sse"
+        return [
+            Stream("text 50", raw, "chat", True),
+            Stream(path.stem, path.read_bytes(), "chat", False),
+        ]
+    found = [Stream(name, make(), "chat", True) for name, make in streams.GENERATED.items()]
+    found += [
+        Stream(p.stem, p.read_bytes(), "chat", False) for p in sorted(RECORDINGS.glob("*.sse"))
+    ]
+    for dialect in DIALECTS:
+        suffix = ".ndjson" if dialect == "ollama" else ".sse"
+        paths = sorted((RECORDINGS / dialect).glob("*" + suffix))
+        found += [Stream(f"{dialect}: {p.stem}", p.read_bytes(), dialect, False) for p in paths]
+    return found
+
+
+def measure(stream: Stream, rounds: int, fast: bool) -> dict[str, float]:
+    """The us/chunk of the floors, streamagg both ways and stream()."""
+    datas = stream.payloads
+    loads = json.loads
+
+    def json_floor() -> None:
+        for d in datas:
+            loads(d)
+
+    columns: dict[str, Callable[[], Any]] = {"json": json_floor}
+    if fast:
+        import orjson
+
+        oloads = orjson.loads
+
+        def orjson_floor() -> None:
+            for d in datas:
+                oloads(d)
+
+        columns["orjson"] = orjson_floor
+    replay = replay_of(stream.dialect)
+
+    def with_decoder(orjson_on: bool) -> Callable[[], Any]:
+        def run() -> Any:
+            _codec.use_orjson(orjson_on)
+            try:
+                return streamagg.to_dict(replay(stream.raw))
+            except StreamError:
+                return None
+
+        return run
+
+    columns["streamagg"] = with_decoder(False)
+    if fast:
+        columns["+orjson"] = with_decoder(True)
+    columns["stream()"] = stream_run(stream)
+    best = best_interleaved(columns, rounds)
+    _codec.use_orjson(True)
+    n = max(1, stream.chunks)
+    return {name: t / n * 1e6 for name, t in best.items()}
+
+
+def cell(value: str | float | None, width: int = 10) -> str:
+    if value is None:
+        return f"{'-':>{width}}"
+    if isinstance(value, str):
+        return f"{value[:width]:>{width}}"
+    mark = "*" if value < 0 else ""
+    return f"{abs(value):>{width - 1}.2f}{mark or ' '}"
+
+
+def scaling(fast: bool, rounds: int, peers: dict[str, peer_kit.Peer | str]) -> dict[str, Any]:
+    """us/chunk against stream length: streamagg for each kind, each peer on text."""
+    curves: dict[str, dict[int, float]] = {}
+    for kind, make in streams.SCALING.items():
+        for n in SCALING_SIZES:
+            s = Stream(f"{kind} {n}", make(n), "chat", True)
+            times = measure(s, max(2, rounds // 2), fast)
+            key = "+orjson" if fast else "streamagg"
+            curves.setdefault(f"streamagg {kind}", {})[n] = times[key]
+            if kind == "text":
+                for name, peer in peers.items():
+                    if isinstance(peer, str):
+                        continue
+                    want = peer_kit.view_of_dict(fold(s))
+                    result = run_peer(peer, s, 1, want)
+                    if isinstance(result, float):
+                        curves.setdefault(f"{name} text", {})[n] = abs(result)
+    return curves
+
+
+def memory_ratio() -> tuple[int, int]:
+    """(peak traced bytes, size of the final JSON) of replaying 50,000 chunks from a file."""
+    raw = streams.GENERATED["text 50k"]()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "text-50k.sse")
+        with open(path, "wb") as f:
+            f.write(raw)
+        del raw
+        tracemalloc.start()
+        try:
+            result = streamagg.to_dict(streamagg.replay(path))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return peak, len(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one report
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--smoke", action="store_true", help="one tiny stream: does it run?")
+    parser.add_argument("--rounds", type=int, default=7, help="runs of each measure")
+    parser.add_argument("--no-peers", action="store_true", help="leave the peers out")
+    parser.add_argument("--markdown", type=Path, help="write the table as markdown here")
+    parser.add_argument("--plot", type=Path, help="draw the results (needs matplotlib)")
+    args = parser.parse_args(argv)
+    rounds = 1 if args.smoke else args.rounds
+    fast = _codec.orjson_available
+    names = [] if args.no_peers else list(peer_kit.PEERS)
+    peers = peer_kit.load_peers(names)
+
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    for stream in all_streams(args.smoke):
+        times: dict[str, Any] = measure(stream, rounds, fast)
+        if stream.dialect == "chat":
+            want = peer_kit.view_of_dict(fold(stream))
+            for name, peer in peers.items():
+                times[name] = (
+                    peer if isinstance(peer, str) else run_peer(peer, stream, min(3, rounds), want)
+                )
+        rows.append({"stream": stream, **times})
+        print(f"  measured {stream.name} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+    columns = ["json", "orjson", "streamagg", "+orjson", "stream()", *peers]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    today = datetime.date.today().isoformat()
+    print(f"\nstreamagg {streamagg.__version__}, {machine}, {today}; us per chunk")
+    print(f"{'stream':<44}{'chunks':>7}" + "".join(f"{c:>10}" for c in columns))
+    for row in rows:
+        stream = row["stream"]
+        print(
+            f"{stream.name[:43]:<44}{stream.chunks:>7}"
+            + "".join(cell(row.get(c)) for c in columns)
+        )
+
+    results: list[tuple[str, bool, str]] = []  # (target, met, detail)
+    generated = [r for r in rows if r["stream"].generated]
+    worst = max(generated, key=lambda r: r["streamagg"] / r["json"])
+    ratio = worst["streamagg"] / worst["json"]
+    results.append(
+        (
+            f"streamagg <= {FLOOR_TARGET}x json.loads",
+            ratio <= FLOOR_TARGET,
+            f"worst {ratio:.2f}x ({worst['stream'].name})",
+        )
+    )
+    if fast:
+        worst = max(generated, key=lambda r: r["+orjson"] / r["orjson"])
+        ratio = worst["+orjson"] / worst["orjson"]
+        results.append(
+            (
+                f"streamagg+orjson <= {ORJSON_TARGET}x orjson.loads",
+                ratio <= ORJSON_TARGET,
+                f"worst {ratio:.2f}x ({worst['stream'].name})",
+            )
+        )
+    else:
+        results.append((f"streamagg+orjson <= {ORJSON_TARGET}x", False, "orjson not installed"))
+    ours = "+orjson" if fast else "streamagg"
+    for name, target in PEER_TARGETS.items():
+        if name not in peers:
+            continue
+        if isinstance(peers[name], str):
+            results.append((f"{target:.0f}x faster than {name}", False, str(peers[name])))
+            continue
+        speedups = [
+            (abs(r[name]) / r[ours], r["stream"].name)
+            for r in rows
+            if isinstance(r.get(name), float)
+        ]
+        low, where = min(speedups) if speedups else (0.0, "no result")
+        results.append(
+            (f"{target:.0f}x faster than {name}", low >= target, f"least {low:.0f}x ({where})")
+        )
+
+    curves: dict[str, dict[int, float]] = {}
+    if not args.smoke:
+        curves = scaling(fast, rounds, peers)
+        for kind in streams.SCALING:
+            curve = curves[f"streamagg {kind}"]
+            growth = curve[SCALING_SIZES[-1]] / curve[SCALING_SIZES[0]]
+            results.append(
+                (
+                    f"linear: {kind} at 50k <= {LINEAR_TARGET}x its cost at 2k",
+                    growth <= LINEAR_TARGET,
+                    " ".join(f"{n // 1000}k {c:.2f}" for n, c in curve.items())
+                    + f" ({growth:.2f}x)",
+                )
+            )
+        peak, size = memory_ratio()
+        results.append(
+            (
+                f"memory: replay of 50k chunks <= {MEMORY_TARGET}x its JSON",
+                peak <= MEMORY_TARGET * size,
+                f"peak {peak / 1e6:.2f} MB, JSON {size / 1e6:.2f} MB ({peak / size:.2f}x)",
+            )
+        )
+        s = Stream("text 20k", streams.stream(streams.text(20_000)), "chat", True)
+        t = measure(s, rounds, fast)
+        over = t["stream()"] / t[ours]
+        results.append(
+            (
+                f"stream() <= {STREAM_TARGET}x replay() on 20k chunks",
+                over <= STREAM_TARGET,
+                f"{t['stream()']:.2f} vs {t[ours]:.2f} us/chunk ({over:.2f}x)",
+            )
+        )
+
+    print("\ntargets")
+    for target, met, detail in results:
+        print(f"  {'met   ' if met else 'MISSED'} {target}: {detail}")
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+    if args.markdown:
+        write_markdown(args.markdown, rows, columns, results, f"{machine}, {today}")
+    if args.plot:
+        plot(args.plot, rows, columns, curves)
+    missed = [t for t, met, _ in results if not met]
+    return 1 if args.check and missed else 0
+
+
+def write_markdown(
+    path: Path,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    results: list[tuple[str, bool, str]],
+    where: str,
+) -> None:
+    lines = [
+        f"Measured on {where} (`python benchmarks/run.py`); microseconds per chunk, "
+        "`*` a result that differs from streamagg's.",
+        "",
+        "| stream | chunks | " + " | ".join(columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for row in rows:
+        if not row["stream"].generated:
+            continue
+        cells = [cell(row.get(c), 0).strip() for c in columns]
+        lines.append(
+            f"| {row['stream'].name} | {row['stream'].chunks} | " + " | ".join(cells) + " |"
+        )
+    lines += ["", "| target | | measured |", "|---|---|---|"]
+    lines += [f"| {t} | {'met' if met else '**missed**'} | {d} |" for t, met, d in results]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot(
+    path: Path,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    curves: dict[str, dict[int, float]],
+) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot", file=sys.stderr)
+        return
+    generated = [r for r in rows if r["stream"].generated]
+    fig, (bars, lines) = plt.subplots(1, 2, figsize=(14, 5.5))
+    width = 0.8 / len(columns)
+    for i, column in enumerate(columns):
+        values = [r.get(column) for r in generated]
+        heights = [abs(v) if isinstance(v, float) else 0 for v in values]
+        x = [j + i * width for j in range(len(generated))]
+        bars.bar(x, heights, width, label=column)
+    bars.set_xticks([j + 0.4 - width / 2 for j in range(len(generated))])
+    bars.set_xticklabels([r["stream"].name for r in generated], rotation=20, ha="right")
+    bars.set_yscale("log")
+    bars.set_ylabel("microseconds per chunk (log)")
+    bars.set_title("per stream: the parse floors, streamagg, the peers")
+    bars.legend(fontsize=8, ncol=2)
+    for name, curve in curves.items():
+        sizes = sorted(curve)
+        lines.plot(sizes, [curve[n] for n in sizes], marker="o", label=name)
+    lines.set_xscale("log")
+    lines.set_yscale("log")
+    lines.set_xlabel("chunks in the stream (log)")
+    lines.set_ylabel("microseconds per chunk (log)")
+    lines.set_title("cost against stream length")
+    lines.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
