@@ -34,6 +34,7 @@ __all__ = [
     "orjson_available",
     "scan_string",
     "scan_value",
+    "stdlib_loads",
     "use_orjson",
 ]
 
@@ -49,7 +50,7 @@ scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # 
 decode_exact: Callable[[str], Any] = _DECODER.decode
 
 
-def _stdlib_loads(data: str) -> Any:
+def stdlib_loads(data: str) -> Any:
     """``json.loads`` without its per-call overhead (see the module doc)."""
     try:
         value, end = scan_value(data, 0)
@@ -70,7 +71,7 @@ orjson_available = _orjson_loads is not None
 
 #: The decoder folds use: ``data`` (a str) to its value; raises ``ValueError`` (then ask
 #: ``decode_exact``) or ``RecursionError``.
-loads: Callable[[str], Any] = _stdlib_loads
+loads: Callable[[str], Any] = stdlib_loads
 
 
 def use_orjson(enabled: bool) -> bool:
@@ -78,7 +79,7 @@ def use_orjson(enabled: bool) -> bool:
     library. Returns whether orjson is now in use."""
     global loads  # noqa: PLW0603 - the one switch, read when a fold is made
     fast = enabled and _orjson_loads is not None
-    loads = _orjson_loads if _orjson_loads is not None and fast else _stdlib_loads
+    loads = _orjson_loads if _orjson_loads is not None and fast else stdlib_loads
     return fast
 
 

@@ -205,7 +205,7 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
     def _learn(self, data: str, chunk: dict[str, Any]) -> None:
         """Learn the shape of a chunk just folded, if it has one; after a chunk without one,
         wait twice as many chunks as last time before the next attempt (up to 1,024)."""
-        shape = learn(data, chunk, self._state)
+        shape = learn(data, chunk, self._state, self._loads)
         if shape is None:
             self._learn_gap = min(self._learn_gap * 2, 1024)
         else:

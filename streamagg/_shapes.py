@@ -38,11 +38,12 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from ._codec import decode_exact, scan_string
+from . import _codec
+from ._codec import decode_exact, scan_string, scan_value
 
 if TYPE_CHECKING:
     from ._models import Delta
-    from ._state import ChoiceState, ResponseState
+    from ._state import ChoiceState, LogprobsState, ResponseState
 
 __all__ = ["MAX_SHAPES", "Shape", "learn"]
 
@@ -50,7 +51,7 @@ __all__ = ["MAX_SHAPES", "Shape", "learn"]
 MAX_SHAPES = 8
 
 Path = tuple[Any, ...]
-Apply = Callable[[str, "list[Delta] | None"], None]
+Apply = Callable[[Any, "list[Delta] | None"], None]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _HEAD_KEYS = frozenset(
@@ -58,50 +59,107 @@ _HEAD_KEYS = frozenset(
 )
 _CHOICE_KEYS = frozenset({"index", "delta", "logprobs", "finish_reason"})
 _TEXT_KEYS = frozenset({"content", "reasoning_content", "reasoning", "refusal"})
+_TOKEN_KEYS = frozenset({"content", "refusal"})
 _FRAGMENT_KEYS = frozenset({"index", "id", "type", "function"})
 _NO_IDS = frozenset({"", "null"})
 
 
+class Hole:
+    """A hole of a shape: where its value is (``path``), whether it is a string (else a list of
+    logprob tokens, any JSON between its fixed neighbours), and what folding it does
+    (``apply``; None for padding)."""
+
+    __slots__ = ("apply", "path", "string")
+
+    def __init__(self, path: Path, string: bool, apply: Apply | None) -> None:
+        self.path = path
+        self.string = string
+        self.apply = apply
+
+
 class Shape:
-    """A chunk's text cut around its holes (see the module doc): ``parts`` are the fixed
-    pieces, each but the last ending with a hole's opening quote; ``text`` is the number of the
-    hole whose string is appended, by ``apply``."""
+    """A chunk's text cut around its holes (see the module doc): ``head`` and the fixed piece
+    after each hole (``after``; the last one is ``tail``), each piece before a string hole
+    ending with its opening quote. ``loads`` is the fold's decoder, for token lists."""
 
-    __slots__ = ("apply", "head", "middle", "tail", "tail_size", "text")
+    __slots__ = ("after", "applies", "apply", "head", "loads", "strings", "tail", "tail_size")
 
-    def __init__(self, parts: list[str], text: int, apply: Apply) -> None:
+    def __init__(self, parts: list[str], holes: list[Hole], loads: Callable[[str], Any]) -> None:
         self.head = parts[0]
-        self.middle = tuple(parts[1:-1])
+        self.after = tuple(parts[1:])
         self.tail = parts[-1]
         self.tail_size = len(self.tail)
-        self.text = text
-        self.apply = apply
+        self.strings = tuple(hole.string for hole in holes)
+        self.applies = tuple(hole.apply for hole in holes)
+        # The common case, one string hole: its appender, for the short path.
+        single = len(holes) == 1 and holes[0].string
+        self.apply = holes[0].apply if single else None
+        self.loads = None if loads is _codec.stdlib_loads else loads
 
     def fold(self, data: str, out: list[Delta] | None) -> bool:
         """Fold ``data`` if it matches: True when it did."""
         if not data.startswith(self.head) or not data.endswith(self.tail):
             return False
-        try:
-            value, end = scan_string(data, len(self.head))
-            if self.middle:
-                values = [value]
-                for part in self.middle:
-                    if not data.startswith(part, end):
-                        return False
-                    value, end = scan_string(data, end + len(part))
-                    values.append(value)
-                value = values[self.text]
-        except ValueError:  # not a string literal: the text is not this shape
+        apply = self.apply
+        if apply is not None:
+            try:
+                value, end = scan_string(data, len(self.head))
+            except ValueError:  # not a string literal: the text is not this shape
+                return False
+            if end != len(data) - self.tail_size:
+                return False
+            apply(value, out)
+            return True
+        values = self._values(data)
+        if values is None:
             return False
-        if end != len(data) - self.tail_size:
-            return False
-        self.apply(value, out)
+        for hole_apply, value in zip(self.applies, values, strict=True):
+            if hole_apply is not None:
+                hole_apply(value, out)
         return True
 
+    def _values(self, data: str) -> list[Any] | None:
+        """The values in the holes of ``data``, or None when it does not match."""
+        pos, values = len(self.head), []
+        last = len(self.after) - 1
+        end_of_last = len(data) - self.tail_size
+        for n, part in enumerate(self.after):
+            try:
+                if self.strings[n]:
+                    value, end = scan_string(data, pos)
+                else:
+                    value, end = self._tokens(data, pos, end_of_last if n == last else None, part)
+            except (ValueError, StopIteration):
+                return None
+            if (end != end_of_last) if n == last else not data.startswith(part, end):
+                return None
+            values.append(value)
+            pos = end + len(part)
+        return values
 
-def learn(data: str, chunk: dict[str, Any], state: ResponseState) -> Shape | None:
-    """The shape of a chunk the fold has just folded from ``data``, or None when it has none
-    (see the module doc for when a chunk has one)."""
+    def _tokens(self, data: str, pos: int, end: int | None, after: str) -> tuple[Any, int]:
+        """A list of logprob tokens at ``pos``, read up to ``end`` (or to the next ``after``)
+        with orjson, or by the standard library's scanner, which finds its own end; each token
+        must be an object, as the fold requires (else ``ValueError``)."""
+        if self.loads is None:
+            value, end = scan_value(data, pos)
+        else:
+            if end is None:
+                end = data.find(after, pos)
+            value = self.loads(data[pos:end])
+        if value.__class__ is not list:
+            raise ValueError(pos)
+        for token in value:  # a plain loop: any() over a generator costs more per chunk
+            if token.__class__ is not dict:
+                raise ValueError(pos)
+        return value, end
+
+
+def learn(
+    data: str, chunk: dict[str, Any], state: ResponseState, loads: Callable[[str], Any]
+) -> Shape | None:
+    """The shape of a chunk the fold has just folded from ``data`` (decoding with ``loads``),
+    or None when it has none (see the module doc for when a chunk has one)."""
     holes = _padding_holes(chunk, state.rules.padding_keys)
     choice = _the_choice(chunk) if holes is not None else None
     if holes is None or choice is None:
@@ -111,30 +169,34 @@ def learn(data: str, chunk: dict[str, Any], state: ResponseState) -> Shape | Non
         index = 0  # as the fold reads it
     owner = state.choices.get(index) if index.__class__ is int else None
     delta = choice.get("delta")
-    found = _appended(delta, owner) if owner is not None and delta.__class__ is dict else None
-    if found is None:
+    if owner is None or delta.__class__ is not dict:
         return None
-    path, apply = found
-    holes.append(("choices", 0, "delta", *path))
+    found = _appended(delta, owner)
+    tokens = _token_holes(choice.get("logprobs"), owner) if found is not None else None
+    if found is None or tokens is None:
+        return None
+    holes += [found, *tokens]
     spans = _locate(data, holes, chunk)
     if spans is None:
         return None
+    order = sorted(range(len(holes)), key=spans.__getitem__)
     parts, last = [], 0
-    for start, end in sorted(spans):
-        parts.append(data[last : start + 1])  # up to and with the opening quote
+    for n in order:
+        start, end = spans[n]
+        parts.append(data[last : start + holes[n].string])  # with a string's opening quote
         last = end
     parts.append(data[last:])
-    return Shape(parts, sorted(spans).index(spans[-1]), apply)
+    return Shape(parts, [holes[n] for n in order], loads)
 
 
-def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Path] | None:
-    """The paths of a chunk's padding strings; None when it has a top-level key other than
+def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Hole] | None:
+    """The holes of a chunk's padding strings; None when it has a top-level key other than
     the ones the fold keeps the first or last of, or a usage."""
-    holes: list[Path] = []
+    holes: list[Hole] = []
     for key, value in chunk.items():
         if key in padding:
             if value.__class__ is str:
-                holes.append((key,))
+                holes.append(Hole((key,), True, None))
             elif value is not None:
                 return None
         elif key not in _HEAD_KEYS and key != "choices":
@@ -143,37 +205,60 @@ def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Path]
 
 
 def _the_choice(chunk: dict[str, Any]) -> dict[str, Any] | None:
-    """A chunk's one choice, when it has one and it has no finish reason and no logprobs."""
+    """A chunk's one choice, when it has one and it has no finish reason."""
     choices = chunk.get("choices")
     if choices.__class__ is not list or len(choices) != 1:
         return None
     choice = choices[0]
     if choice.__class__ is not dict or not _CHOICE_KEYS.issuperset(choice):
         return None
-    if choice.get("finish_reason") is not None or choice.get("logprobs") is not None:
-        return None
-    return choice
+    return choice if choice.get("finish_reason") is None else None
 
 
-def _appended(delta: dict[str, Any], owner: ChoiceState) -> tuple[Path, Apply] | None:
-    """The path (in the delta) of the one string a delta appends, and how to append it; None
-    when the delta does anything else."""
-    found: tuple[Path, Apply] | None = None
+def _appended(delta: dict[str, Any], owner: ChoiceState) -> Hole | None:
+    """The hole of the one string a delta appends; None when the delta does anything else."""
+    found: Hole | None = None
     for key, value in delta.items():
         if value is None or key == "role":
             continue  # nulls are skipped; role is the first non-empty one
         if found is not None:
             return None
+        path: Path = ("choices", 0, "delta", key)
         if key in _TEXT_KEYS and value.__class__ is str:
-            found = ((key,), _text_appender(owner, key))
+            found = Hole(path, True, _text_appender(owner, key))
         elif key == "tool_calls":
             index = _fragment_index(value)
             if index is None or index not in owner.by_index:
                 return None
-            found = ((key, 0, "function", "arguments"), _arguments_appender(owner, index))
+            path += (0, "function", "arguments")
+            found = Hole(path, True, _arguments_appender(owner, index))
         else:
             return None
     return found
+
+
+def _token_holes(logprobs: Any, owner: ChoiceState) -> list[Hole] | None:
+    """The holes of a choice's logprob token lists (none for null logprobs); None when its
+    logprobs hold anything else."""
+    if logprobs is None:
+        return []
+    if logprobs.__class__ is not dict or not _TOKEN_KEYS.issuperset(logprobs):
+        return None
+    holes = []
+    for key, tokens in logprobs.items():
+        if tokens.__class__ is list and owner.logprobs is not None:
+            path = ("choices", 0, "logprobs", key)
+            holes.append(Hole(path, False, _token_appender(owner.logprobs, key)))
+        elif tokens is not None:
+            return None
+    return holes
+
+
+def _token_appender(logprobs: LogprobsState, key: str) -> Apply:
+    def append(tokens: list[dict[str, Any]], out: list[Delta] | None) -> None:
+        logprobs.add_tokens(key, tokens)
+
+    return append
 
 
 def _fragment_index(calls: Any) -> int | None:
@@ -216,13 +301,14 @@ def _arguments_appender(owner: ChoiceState, index: int) -> Apply:
     return append
 
 
-def _locate(data: str, holes: list[Path], chunk: dict[str, Any]) -> list[tuple[int, int]] | None:
-    """Where the holes' string literals lie in ``data``, the text ``chunk`` was decoded from:
-    for each hole, the positions of its opening quote and just past its closing one. Each is
-    looked for as the value of the last ``"key":`` of its key, then proven: the text with a
-    probe in every hole must decode to ``chunk`` with the probes at the holes' paths. None
-    when a hole is not found or the proof fails."""
-    spans = [_literal_after(data, f'"{path[-1]}":') for path in holes]
+def _locate(data: str, holes: list[Hole], chunk: dict[str, Any]) -> list[tuple[int, int]] | None:
+    """Where the holes' values lie in ``data``, the text ``chunk`` was decoded from: for each
+    hole, the positions of its first character (a string's opening quote) and just past its
+    last. Each is looked for along its path, as the value of the last ``"key":`` of each key
+    within the value found for the key before; then proven: the text with a probe in every
+    hole must decode to ``chunk`` with the probes at the holes' paths. None when a hole is not
+    found or the proof fails."""
+    spans = [_span(data, hole.path, hole.string) for hole in holes]
     if None in spans:
         return None
     found: list[tuple[int, int]] = spans  # type: ignore[assignment]
@@ -234,8 +320,8 @@ def _locate(data: str, holes: list[Path], chunk: dict[str, Any]) -> list[tuple[i
         text, expected, last = [], chunk, 0
         for n in order:
             start, end = found[n]
-            text += [data[last : start + 1], _PROBE % (probe, n), '"']
-            expected = _replaced(expected, holes[n], _PROBE_VALUE % (probe, n))
+            text += [data[last:start], '"', _PROBE % (probe, n), '"']
+            expected = _replaced(expected, holes[n].path, _PROBE_VALUE % (probe, n))
             last = end
         text.append(data[last:])
         try:
@@ -246,16 +332,28 @@ def _locate(data: str, holes: list[Path], chunk: dict[str, Any]) -> list[tuple[i
     return found
 
 
-def _literal_after(data: str, key: str) -> tuple[int, int] | None:
-    """The span of the string literal after the last ``key`` in ``data``, if one is there."""
-    at = data.rfind(key)
-    start = _WHITESPACE.match(data, at + len(key)).end()  # type: ignore[union-attr]
-    if at < 0 or data[start : start + 1] != '"':
-        return None
+def _span(data: str, path: Path, string: bool) -> tuple[int, int] | None:
+    """The span of the value at ``path`` (a string literal when ``string``), looking for each
+    key as the last ``"key":`` within the value of the key before (a list index is skipped:
+    the list holds one element)."""
+    lo, hi = 0, len(data)
+    keys = [key for key in path if key.__class__ is str]
     try:
-        return start, scan_string(data, start + 1)[1]
-    except ValueError:
-        return None
+        for n, key in enumerate(keys):
+            pattern = f'"{key}":'
+            at = data.rfind(pattern, lo, hi)
+            if at < 0:
+                return None
+            start = _WHITESPACE.match(data, at + len(pattern)).end()  # type: ignore[union-attr]
+            if n < len(keys) - 1:
+                lo, hi = start, scan_value(data, start)[1]
+            elif not string:
+                return start, scan_value(data, start)[1]
+            elif data[start : start + 1] == '"':
+                return start, scan_string(data, start + 1)[1]
+    except (ValueError, StopIteration):
+        pass
+    return None
 
 
 # A probe: a string no chunk holds by chance (it starts with a NUL), as JSON text and as value.

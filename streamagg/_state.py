@@ -407,12 +407,14 @@ class LogprobsState:
         for k, v in logprobs.items():
             if v is None:
                 continue
-            if k == "content":
-                self.content = _tokens(self.content, v, "content")
-            elif k == "refusal":
-                self.refusal = _tokens(self.refusal, v, "refusal")
+            if k == "content" or k == "refusal":  # noqa: PLR1714 - the hot comparison first
+                self.add_tokens(k, v)
             else:
                 self.extra[k] = rules.merge(self.extra.get(k), v, k)
+
+    def add_tokens(self, key: str, tokens: Any) -> None:
+        """Extend the token list ``key`` (``content`` or ``refusal``)."""
+        setattr(self, key, _tokens(getattr(self, key), tokens, key))
 
     def build(self) -> Logprobs | None:
         if self.content is None and self.refusal is None and not self.extra:

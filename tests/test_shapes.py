@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import streamagg
-from streamagg import StreamError
+from streamagg import StreamError, _codec
 from streamagg._fold import Aggregator
 from streamagg._ingest import StreamReader
 from streamagg._shapes import Shape, learn
@@ -174,6 +174,33 @@ def test_tool_arguments_follow_the_call_that_holds_the_index() -> None:
     assert [c["function"]["arguments"] for c in calls] == ['{"a":1}', '{"b":2}']
 
 
+def with_tokens(content: str, tokens: Any, **logprobs: Any) -> dict[str, Any]:
+    chunk = piece(content)
+    chunk["choices"][0]["logprobs"] = {"content": tokens, **logprobs}
+    return chunk
+
+
+def token(text: str) -> dict[str, Any]:
+    return {"token": text, "logprob": -0.5, "bytes": list(text.encode()), "top_logprobs": []}
+
+
+@pytest.mark.parametrize("orjson", [True, False])
+def test_logprob_tokens_are_a_hole_too(orjson: bool) -> None:
+    """Chunks with logprobs fold from their shape (tokens read by either decoder); a token
+    that is not an object is bad input, as when parsed."""
+    _codec.use_orjson(orjson)
+    try:
+        chunks = [with_tokens(f" {i}", [token(f" {i}")], refusal=None) for i in range(20)]
+        chunks += [with_tokens("x", [token("a"), token('"}]},')]), with_tokens("y", [])]
+        assert same_both_ways(sse(*chunks)) >= 1
+        bad = [*chunks, with_tokens("z", [token("z"), 3]), with_tokens("w", [token("w")])]
+        same_both_ways(sse(*bad))
+        with pytest.raises(streamagg.MalformedChunkError):
+            streamagg.replay(sse(*bad))
+    finally:
+        _codec.use_orjson(True)
+
+
 def test_many_choices_keep_one_shape_each() -> None:
     """``n=3``: each choice's chunks keep their own shape."""
     raw = sse(*(piece(f"{i}", index=i % 3) for i in range(60)))
@@ -184,10 +211,10 @@ def test_learning_backs_off_when_chunks_never_repeat(monkeypatch: pytest.MonkeyP
     """Chunks that never repeat (a new id in each) cost a shape attempt a few times only."""
     calls = 0
 
-    def counting(data: str, chunk: dict[str, Any], state: Any) -> Shape | None:
+    def counting(data: str, chunk: dict[str, Any], state: Any, loads: Any) -> Shape | None:
         nonlocal calls
         calls += 1
-        learn(data, chunk, state)
+        learn(data, chunk, state, loads)
         return None
 
     monkeypatch.setattr("streamagg._fold.learn", counting)
@@ -210,7 +237,7 @@ texts = st.text(max_size=4) | st.sampled_from(['"', "\\", "é", "😀", '"conten
 
 @st.composite
 def chunk_texts(draw: st.DrawFn) -> str:
-    kind = draw(st.integers(0, 9))
+    kind = draw(st.integers(0, 11))
     index = draw(st.integers(0, 1))
     chunk: dict[str, Any]
     if kind <= 3:
@@ -225,8 +252,11 @@ def chunk_texts(draw: st.DrawFn) -> str:
         chunk = fragment(draw(texts), draw(st.integers(0, 1)), **call)
     elif kind == 8:
         chunk = {**piece(draw(texts), index), "obfuscation": draw(st.text(max_size=3))}
-    else:
+    elif kind == 9:
         chunk = {**piece(draw(texts), index), draw(st.sampled_from(["usage", "x"])): {"a": 1}}
+    else:
+        tokens = draw(st.lists(st.builds(token, texts) | st.sampled_from([1, None]), max_size=2))
+        chunk = with_tokens(draw(texts), draw(st.sampled_from([tokens, None, {}])))
     if draw(st.booleans()):
         chunk = dict(reversed(list(chunk.items())))
     separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " :")]))
