@@ -113,6 +113,8 @@ def _litellm() -> Peer:
     from litellm.types.utils import ModelResponseStream
     from openai._streaming import SSEDecoder
 
+    litellm.suppress_debug_info = True  # it prints a help banner on every error
+
     def run(raw: bytes) -> Any:
         chunks = []
         for sse in SSEDecoder().iter_bytes(iter([raw])):

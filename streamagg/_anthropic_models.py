@@ -14,7 +14,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._models import FoldReport, OutputText
+from ._models import FoldReport, OutputText, fast_init
 
 __all__ = [
     "BlockStart",
@@ -94,6 +94,7 @@ class Message:
 # Deltas: ``index`` is the content block's index.
 
 
+@fast_init
 @frozen
 class BlockStart:
     """A content block started (``content_block_start``)."""
@@ -102,6 +103,7 @@ class BlockStart:
     type: str | None
 
 
+@fast_init
 @frozen
 class TextDelta(OutputText):
     """Text appended to a ``text`` block."""
@@ -110,6 +112,7 @@ class TextDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ThinkingDelta(OutputText):
     """Text appended to a ``thinking`` block."""
@@ -118,6 +121,7 @@ class ThinkingDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class InputJSONDelta(OutputText):
     """A piece of the JSON text of a tool-use block's ``input``."""
@@ -126,6 +130,7 @@ class InputJSONDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class BlockStop:
     """A content block is complete (``content_block_stop``)."""
@@ -133,6 +138,7 @@ class BlockStop:
     index: int
 
 
+@fast_init
 @frozen
 class StopDelta:
     """``message_delta`` set the stop reason, and the usage so far."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._models import FoldReport, OutputText
+from ._models import FoldReport, OutputText, fast_init
 
 __all__ = [
     "Completion",
@@ -78,6 +78,7 @@ class Completion:
         return (self.choices[0].text or "") if self.choices else ""
 
 
+@fast_init
 @frozen
 class CompletionText(OutputText):
     """Text appended to a choice."""
@@ -86,6 +87,7 @@ class CompletionText(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class CompletionFinish:
     """A choice received its finish reason."""

@@ -150,7 +150,7 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
         """
         if self._ended:
             return True
-        if event != "message":
+        if event != "message" or data == DONE:  # the usual end, found before decoding fails
             if data.strip() == DONE:
                 self.feed_done()
                 return True

@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._models import FoldReport, OutputText
+from ._models import FoldReport, OutputText, fast_init
 
 __all__ = [
     "Candidate",
@@ -111,6 +111,7 @@ class GenerateContentResponse:
 # Deltas: ``candidate`` is the candidate's index, ``part`` the part's number in its content.
 
 
+@fast_init
 @frozen
 class PartStart:
     """A new part started (a text part, or a whole function call, code, data...)."""
@@ -120,6 +121,7 @@ class PartStart:
     kind: str
 
 
+@fast_init
 @frozen
 class TextDelta(OutputText):
     """Text appended to a text part that is not a thought."""
@@ -129,6 +131,7 @@ class TextDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ThoughtDelta(OutputText):
     """Text appended to a thought part (a thought summary)."""
@@ -138,6 +141,7 @@ class ThoughtDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class FinishDelta:
     """A candidate received its finish reason."""

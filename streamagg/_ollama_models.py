@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._models import FoldReport, OutputText
+from ._models import FoldReport, OutputText, fast_init
 
 __all__ = [
     "OllamaDelta",
@@ -71,6 +71,7 @@ class OllamaResponse:
         return self.response or ""
 
 
+@fast_init
 @frozen
 class TextDelta(OutputText):
     """Text appended to the answer (``message.content`` or ``response``)."""
@@ -78,6 +79,7 @@ class TextDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ThinkingDelta(OutputText):
     """Text appended to the thinking."""
@@ -85,6 +87,7 @@ class ThinkingDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ToolCallDelta:
     """A whole tool call (Ollama sends each complete, in one line)."""

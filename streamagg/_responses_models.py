@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from ._models import FoldReport, OutputText
+from ._models import FoldReport, OutputText, fast_init
 
 __all__ = [
     "ArgumentsDelta",
@@ -126,6 +126,7 @@ class Response:
 # ``content_index`` (or ``summary_index``) of its part.
 
 
+@fast_init
 @frozen
 class ItemStart:
     """An output item started (``response.output_item.added``)."""
@@ -135,6 +136,7 @@ class ItemStart:
     id: str | None
 
 
+@fast_init
 @frozen
 class TextDelta(OutputText):
     """Text appended to an ``output_text`` part of a message item."""
@@ -144,6 +146,7 @@ class TextDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class RefusalDelta(OutputText):
     """Text appended to a ``refusal`` part of a message item."""
@@ -153,6 +156,7 @@ class RefusalDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ReasoningDelta(OutputText):
     """Reasoning text: of a summary part (``summary`` True) or of the reasoning itself."""
@@ -163,6 +167,7 @@ class ReasoningDelta(OutputText):
     summary: bool
 
 
+@fast_init
 @frozen
 class ArgumentsDelta(OutputText):
     """A piece of a tool call's string field ``key``: ``arguments`` (function and MCP calls),
@@ -173,6 +178,7 @@ class ArgumentsDelta(OutputText):
     text: str
 
 
+@fast_init
 @frozen
 class ItemDone:
     """An output item is complete (``response.output_item.done``): ``status`` as it says."""
@@ -182,6 +188,7 @@ class ItemDone:
     status: str | None
 
 
+@fast_init
 @frozen
 class ResponseFinished:
     """The terminal event arrived: ``status`` is ``completed``, ``incomplete`` or ``failed``."""

@@ -1,34 +1,38 @@
 """Repeated shapes: a chat chunk whose JSON text repeats a recent chunk's text exactly, except
-for the one string the fold appends and the random padding, is folded without being parsed.
+for the one string the fold appends, its logprob tokens and the random padding, is folded
+without being parsed.
 
 Most chunks of a stream are the previous chunk again with another piece of text: the same id,
 model, fingerprint, index and nulls around ``"content":"..."`` (or ``"reasoning_content"``,
 ``"refusal"``, a tool call's ``"arguments"``). Parsing all of it again is most of a chunk's
-cost. A ``Shape`` is a chunk's text cut around its *holes*: the string literal the fold appends
-and the string literals of the padding keys (OpenAI's ``obfuscation``, which differs in every
-chunk). A new chunk matches the shape when it is the shape's fixed pieces in order with exactly
-one string literal in each hole (read by the standard library's C string scanner, the one
-``json`` itself uses); the shape then appends the new string, as folding the chunk would.
+cost. A ``Shape`` is a chunk's text cut around its *holes*: the string literal the fold appends,
+the string literals of the padding keys (OpenAI's ``obfuscation``, which differs in every
+chunk) and the logprob token lists. A new chunk matches the shape when it is the shape's fixed
+pieces in order with exactly one string literal in each string hole (read by the standard
+library's C string scanner, the one ``json`` itself uses) and one JSON list of objects in each
+token hole (read by the fold's decoder); the shape then appends the new string and tokens, as
+folding the chunk would.
 
 Why this is exact, whatever the input. A JSON text is a sequence of tokens read left to right,
-and a string literal is one token wherever it stands. The matching chunk has the learned
-chunk's tokens with other strings in the holes, so it decodes to the learned chunk's object with
-other strings at the holes' places: the same keys, numbers, nulls and other strings, whatever
-whitespace, escapes or repeated keys the text has. Where the holes lie in the learned text is
-checked, not trusted (``_locate``): the text with a distinct probe string in each hole must
-decode to the learned object with the probes at the holes' paths, and to nothing else. And
-a chunk is learned (``learn``) only when folding its other fields again changes nothing: its
-top-level fields are ones whose rule is "first non-empty" or "last non-empty" (folding the same
-value again is a no-op), its one choice is one the fold already has, with no finish reason, no
-logprobs and no usage, and its delta holds, besides nulls and a role (first non-empty), either
-one text field or one tool-call fragment that has nothing but an index and arguments (a
-continuation: it finds its call by index, as it did before). Nothing is assumed of a provider.
+and a string literal, like any whole JSON value, stands where any value may. The matching chunk
+has the learned chunk's tokens with other values in the holes, so it decodes to the learned
+chunk's object with other values at the holes' places: the same keys, numbers, nulls and other
+strings, whatever whitespace, escapes or repeated keys the text has. Where the holes lie in the
+learned text is checked, not trusted (``_locate``): the text with a distinct probe string in
+each hole must decode to the learned object with the probes at the holes' paths, for two sets
+of probes. And a chunk is learned (``learn``) only when folding its other fields again changes
+nothing: its top-level fields are ones whose rule is "first non-empty" or "last non-empty"
+(folding the same value again is a no-op), its one choice is one the fold already has, with no
+finish reason and no usage, its logprobs hold nothing but token lists, and its delta holds,
+besides nulls and a role (first non-empty), either one text field or one tool-call fragment
+that has nothing but an index and arguments (a continuation: it finds its call by index, as it
+did before). Nothing is assumed of a provider.
 
 What it costs. The fold tries the shapes before parsing (two compares and a string scan when the
 chunk matches; a compare that fails on the first differing character when it does not), and
-learns a shape from a parsed chunk that has none. When chunks do not repeat (every chunk with a
-new id, or logprobs), learning backs off exponentially, so that a stream pays for it a few
-dozen times at most.
+learns a shape from a parsed chunk that has none, from the fourth chunk on. When chunks do not
+repeat (every chunk with a new id), learning backs off exponentially, so that a stream pays for
+it a few dozen times at most.
 """
 
 from __future__ import annotations

@@ -37,10 +37,18 @@ The rules, and why (every naive rule is broken by some real provider):
 * logprobs: ``content`` and ``refusal`` token lists extend.
 * any other key: ``streamagg._json.merge``.
 
-Performance conventions (the fold runs once per chunk; a stream has thousands of chunks):
+Performance conventions (the fold runs once per chunk; a stream has thousands of chunks; the
+figures are ``python benchmarks/run.py``'s, the targets in its doc):
 
-* Text is kept as lists of pieces and joined only in ``build()``: the cost of a chunk never grows
-  with the length of the response.
+* The hot path is per read, not per event: ``SSEDecoder.feed_data`` hands a read's events over
+  at once, plain data events as bare strings, and ``Aggregator.receive_events`` folds them in
+  one loop, calling ``receive()`` only for anything unusual.
+* The cheapest parse is none: a chunk that repeats a recent chunk's text but for its appended
+  string (and padding, and logprob tokens) is folded from its shape (``_shapes``) without being
+  decoded. Everything else is decoded by ``_codec.loads`` (orjson when installed).
+* Text is kept as ``Pieces`` and joined only in ``build()``: the cost of a chunk never grows
+  with the length of the response, and pieces are joined into blocks as they come, so memory
+  stays near the text's own size.
 * Types are checked with ``value.__class__ is str`` rather than ``isinstance``: JSON decoding only
   ever produces the exact built-in types, and the identity test is the cheapest check there is.
   Anything else (a ``Mapping`` from an SDK, say) takes the slower ``isinstance`` branch.

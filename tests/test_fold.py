@@ -1277,3 +1277,27 @@ def test_keepalive_sent_as_data_is_skipped_and_counted() -> None:
     assert agg.receive("message", " :ping", None) is False
     assert agg.keepalives == 2
     assert agg.result().choices[0].message.content == "a"
+
+
+def test_deltas_are_frozen_values() -> None:
+    """Deltas are immutable values (their fast ``__init__`` keeps attrs' semantics): equal by
+    fields, hashable, made by position or keyword; a class with a default is refused."""
+    import attrs
+
+    from streamagg._models import ContentDelta, ToolCallStart, fast_init
+
+    delta = ContentDelta(0, "a")
+    assert delta == ContentDelta(choice=0, text="a") != ContentDelta(1, "a")
+    assert hash(delta) == hash(ContentDelta(0, "a"))
+    assert ToolCallStart(0, 1, None, "f").name == "f"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        delta.text = "b"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ContentDelta(0)  # type: ignore[call-arg]
+
+    @attrs.frozen
+    class WithDefault:
+        n: int = 0
+
+    with pytest.raises(TypeError, match="required plain fields"):
+        fast_init(WithDefault)
