@@ -137,6 +137,8 @@ _TEXT_AND_TOOLS = frozenset(
     }
 )
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# The top-level keys whose first non-empty value is kept: (key, type, the type in an error).
+_HEADING = (("id", str, "a string"), ("created", int, "an integer"), ("model", str, "a string"))
 # An id that is not one: Mistral sends the string "null" on continuation fragments.
 _NO_IDS = frozenset({"", "null"})
 # Text fields besides ``content`` (whose plain strings take an inline fast path), with the name
@@ -927,24 +929,13 @@ class ResponseState:
     def _fold_heading(self, get: Any) -> None:
         """``id``, ``created`` and ``model``: each the first non-empty value (read until all
         three have one)."""
-        if not self.id:
-            value = get("id")
-            if value:
-                if value.__class__ is not str:
-                    raise InvalidChunk("id", "a string", value)
-                self.id = value
-        if not self.created:
-            value = get("created")
-            if value:
-                if value.__class__ is not int:
-                    raise InvalidChunk("created", "an integer", value)
-                self.created = value
-        if self.model is None:
-            value = get("model")
-            if value:
-                if value.__class__ is not str:
-                    raise InvalidChunk("model", "a string", value)
-                self.model = value
+        for key, kind, expected in _HEADING:
+            if not getattr(self, key):
+                value = get(key)
+                if value:
+                    if value.__class__ is not kind:
+                        raise InvalidChunk(key, expected, value)
+                    setattr(self, key, value)
         self.heading = not (self.id and self.created and self.model)
 
     def _new_choice(self, index: Any) -> ChoiceState:
