@@ -191,9 +191,11 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
                     except (ValueError, RecursionError):
                         chunk = None  # receive() says why (or decodes what orjson refused)
                     if chunk.__class__ is dict:
+                        skipped = len(self._skipped)
                         fold(chunk, out)
                         self._learn_in -= 1
-                        if not self._learn_in:
+                        # Only a chunk folded whole (not skipped in part, when lenient) teaches.
+                        if self._learn_in <= 0 and len(self._skipped) == skipped:
                             self._learn(item, chunk)
                         continue
                     if self.receive("message", item, out):

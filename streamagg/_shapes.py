@@ -22,7 +22,8 @@ learned text is checked, not trusted (``_locate``): the text with a distinct pro
 each hole must decode to the learned object with the probes at the holes' paths, for two sets
 of probes. And a chunk is learned (``learn``) only when folding its other fields again changes
 nothing: its top-level fields are ones whose rule is "first non-empty" or "last non-empty"
-(folding the same value again is a no-op), its one choice is one the fold already has, with no
+(folding the same value again is a no-op for the first; the shape sets the last again when
+another chunk changed it), its one choice is one the fold already has, with no
 finish reason and no usage, its logprobs hold nothing but token lists, and its delta holds,
 besides nulls and a role (first non-empty), either one text field or one tool-call fragment
 that has nothing but an index and arguments (a continuation: it finds its call by index, as it
@@ -84,11 +85,37 @@ class Hole:
 class Shape:
     """A chunk's text cut around its holes (see the module doc): ``head`` and the fixed piece
     after each hole (``after``; the last one is ``tail``), each piece before a string hole
-    ending with its opening quote. ``loads`` is the fold's decoder, for token lists."""
+    ending with its opening quote. ``loads`` is the fold's decoder, for token lists.
 
-    __slots__ = ("after", "applies", "apply", "head", "loads", "strings", "tail", "tail_size")
+    The fields whose rule is "last non-empty" (``system_fingerprint``, ``service_tier``) are
+    set again on a match when another chunk changed them since: ``state`` with the values the
+    learned chunk had (``fingerprint``, ``tier``; None for an empty one)."""
 
-    def __init__(self, parts: list[str], holes: list[Hole], loads: Callable[[str], Any]) -> None:
+    __slots__ = (
+        "after",
+        "applies",
+        "apply",
+        "fingerprint",
+        "head",
+        "loads",
+        "state",
+        "strings",
+        "tail",
+        "tail_size",
+        "tier",
+    )
+
+    def __init__(
+        self,
+        parts: list[str],
+        holes: list[Hole],
+        loads: Callable[[str], Any],
+        state: ResponseState,
+        chunk: dict[str, Any],
+    ) -> None:
+        self.state = state
+        self.fingerprint = chunk.get("system_fingerprint") or None
+        self.tier = chunk.get("service_tier") or None
         self.head = parts[0]
         self.after = tuple(parts[1:])
         self.tail = parts[-1]
@@ -112,15 +139,26 @@ class Shape:
                 return False
             if end != len(data) - self.tail_size:
                 return False
+            self._last_values()
             apply(value, out)
             return True
         values = self._values(data)
         if values is None:
             return False
+        self._last_values()
         for hole_apply, value in zip(self.applies, values, strict=True):
             if hole_apply is not None:
                 hole_apply(value, out)
         return True
+
+    def _last_values(self) -> None:
+        """Set the "last non-empty" fields to this shape's values (an identity test each,
+        when no other chunk changed them)."""
+        state = self.state
+        if self.fingerprint is not None and state.system_fingerprint is not self.fingerprint:
+            state.system_fingerprint = self.fingerprint
+        if self.tier is not None and state.service_tier is not self.tier:
+            state.service_tier = self.tier
 
     def _values(self, data: str) -> list[Any] | None:
         """The values in the holes of ``data``, or None when it does not match."""
@@ -190,7 +228,7 @@ def learn(
         parts.append(data[last : start + holes[n].string])  # with a string's opening quote
         last = end
     parts.append(data[last:])
-    return Shape(parts, [holes[n] for n in order], loads)
+    return Shape(parts, [holes[n] for n in order], loads, state, chunk)
 
 
 def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Hole] | None:

@@ -29,7 +29,7 @@ def fold(raw: bytes, shapes: bool) -> tuple[Any, list[Any], int]:
     """(result or error, deltas, shapes learned) of a stream read in 7-byte pieces."""
     aggregator = Aggregator(strict=False)
     if not shapes:
-        aggregator._learn_in = -1  # counts down from here: never reaches zero
+        aggregator._learn_in = 10**9  # counts down from here: never reaches zero
     reader = StreamReader(aggregator)
     deltas: list[Any] = []
     outcome: Any
@@ -130,6 +130,26 @@ def test_whitespace_and_repeated_keys() -> None:
     twice_b = '{"id":"c","choices":[{"index":0,"delta":{"content":"1","content":"3"}}]}'
     raw = sse(spaced, spaced.replace('"x"', '"y"'), twice, twice_b, twice, twice_b)
     same_both_ways(raw)
+
+
+def test_last_non_empty_fields_come_back_with_their_shape() -> None:
+    """A fingerprint and a service tier that another chunk changed are set again by a chunk
+    folded from its shape, as parsing it would."""
+    a = {**piece("a"), "system_fingerprint": "fp_a", "service_tier": "default"}
+    b = {**piece("b"), "system_fingerprint": "fp_b", "service_tier": "flex"}
+    raw = sse(*[a] * 6, b, a, b, {**piece("c"), "system_fingerprint": ""}, a)
+    assert same_both_ways(raw) >= 1
+    result = fold(raw, shapes=True)[0]
+    assert (result["system_fingerprint"], result["service_tier"]) == ("fp_a", "default")
+
+
+def test_lenient_chunks_skipped_in_part_teach_nothing() -> None:
+    """A chunk the lenient fold skipped (a bad ``system_fingerprint``) is not learned: its
+    repeats are skipped as parsed chunks are."""
+    bad = {**piece("x"), "system_fingerprint": 5}
+    raw = sse(piece("a"), *[bad] * 8)
+    assert same_both_ways(raw) == 0
+    assert fold(raw, shapes=True)[0]["choices"][0]["message"]["content"] == "a"
 
 
 def test_strings_that_look_like_the_probes() -> None:
@@ -237,7 +257,7 @@ texts = st.text(max_size=4) | st.sampled_from(['"', "\\", "é", "😀", '"conten
 
 @st.composite
 def chunk_texts(draw: st.DrawFn) -> str:
-    kind = draw(st.integers(0, 11))
+    kind = draw(st.integers(0, 13))
     index = draw(st.integers(0, 1))
     chunk: dict[str, Any]
     if kind <= 3:
@@ -254,6 +274,11 @@ def chunk_texts(draw: st.DrawFn) -> str:
         chunk = {**piece(draw(texts), index), "obfuscation": draw(st.text(max_size=3))}
     elif kind == 9:
         chunk = {**piece(draw(texts), index), draw(st.sampled_from(["usage", "x"])): {"a": 1}}
+    elif kind == 10:
+        chunk = {**piece(draw(texts), index), "service_tier": draw(st.sampled_from(["a", "b"]))}
+    elif kind == 12:
+        fingerprint = draw(st.sampled_from(["fp_a", "fp_b", ""]))
+        chunk = {**piece(draw(texts), index), "system_fingerprint": fingerprint}
     else:
         tokens = draw(st.lists(st.builds(token, texts) | st.sampled_from([1, None]), max_size=2))
         chunk = with_tokens(draw(texts), draw(st.sampled_from([tokens, None, {}])))
