@@ -81,21 +81,6 @@ class FoldBase(Generic[R]):
     def _end_of_stream(self) -> None:  # pragma: no cover - every fold defines it
         raise NotImplementedError
 
-    def receive(self, event: str, data: str, out: list[Any] | None) -> bool:
-        raise NotImplementedError  # pragma: no cover - every fold defines it
-
-    def receive_events(self, events: list[Item], out: list[Any] | None) -> bool:
-        """Fold the SSE events of one read (``SSEDecoder.feed_data``, what ``StreamReader``
-        hands over), each as ``receive()`` folds it; True once the stream has ended."""
-        receive = self.receive
-        for event in events:
-            if event.__class__ is str:
-                if receive("message", event, out):
-                    return True
-            elif receive(event[0], event[1], out):
-                return True
-        return False
-
     def _decode(self, data: str) -> Any:
         """Event data decoded with the fold's decoder; what it refuses is decoded again by the
         standard library, whose verdict (a value or ``ValueError``) stands."""

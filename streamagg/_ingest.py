@@ -24,6 +24,8 @@ errors are ``StreamError`` subclasses carrying the dialect's own object as ``.pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._errors import LimitExceededError
@@ -43,7 +45,11 @@ _JSON_STARTS = frozenset(b"{[")
 
 
 class Fold(Protocol[R_co]):
-    """What a stream dialect's fold offers the adapters."""
+    """What a stream dialect's fold offers the adapters. A fold may also have
+    ``receive_events(events, out) -> ended``, which folds the events of one read at once
+    (``SSEDecoder.feed_data``'s items: a bare string is an unnamed event's data), as every fold
+    of streamagg has (``FoldBase``): the reader then uses it, the hot path; otherwise it calls
+    ``receive`` for each event."""
 
     @property
     def done(self) -> bool:
@@ -58,11 +64,6 @@ class Fold(Protocol[R_co]):
     def receive(self, event: str, data: str, out: list[Any] | None) -> bool:
         """Fold one SSE event's type and data, appending typed deltas to ``out`` when it is not
         None; True once the stream has ended. Raises the dialect's ``StreamError``s."""
-        ...
-
-    def receive_events(self, events: list[Item], out: list[Any] | None) -> bool:
-        """Fold the SSE events of one read (``SSEDecoder.feed_data``), as ``receive`` folds
-        each; True once the stream has ended."""
         ...
 
     def receive_body(self, body: str) -> None:
@@ -86,6 +87,17 @@ def _is_whole(data: str) -> bool:
     except (ValueError, RecursionError):
         return False
     return True
+
+
+def _receive_each(fold: Fold[Any], events: list[Item], out: list[Any] | None) -> bool:
+    """Fold a read's events one by one, for a fold without ``receive_events``."""
+    for event in events:
+        if event.__class__ is str:
+            if fold.receive("message", event, out):
+                return True
+        elif fold.receive(event[0], event[1], out):
+            return True
+    return False
 
 
 def body_is_json(head: bytes) -> bool | None:
@@ -117,6 +129,7 @@ class StreamReader(Generic[R]):
         "_body",
         "_body_size",
         "_decoder",
+        "_events",
         "_head",
         "_json",
         "_lines",
@@ -132,6 +145,10 @@ class StreamReader(Generic[R]):
             limits = getattr(fold, "limits", DEFAULT_LIMITS)
         self.limits: Limits = limits  # the limits in force
         self._decoder = SSEDecoder(limits.max_event_size)
+        # The fold's way to take a read's events at once, or one event at a time.
+        self._events: Callable[[list[Item], list[Any] | None], bool] = getattr(
+            fold, "receive_events", None
+        ) or partial(_receive_each, fold)
         self._total = 0  # bytes read, counted only when max_total_bytes is set
         self._body_size = 0
         self._json: bool | None = None  # undecided until the first byte that is not whitespace
@@ -169,7 +186,7 @@ class StreamReader(Generic[R]):
                 self._exceeded("the JSON body", "max_event_size")
             return False
         decoder = self._decoder
-        if fold.receive_events(decoder.feed_data(data), out):
+        if self._events(decoder.feed_data(data), out):
             return True
         if decoder.failure is not None:  # a limit, past the events folded above
             raise self._with_partial(decoder.failure)

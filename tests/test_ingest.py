@@ -237,3 +237,35 @@ def test_every_entry_point_folds_the_same_inputs(
     without a BOM, to the same response."""
     body, label = INPUTS[kind]
     assert ENTRIES[entry](bom + body, label, env) == RESPONSE
+
+
+class _EachEvent:
+    """A fold with only the ``Fold`` protocol's methods (no ``receive_events``)."""
+
+    done = False
+    chunks = 0
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def receive(self, event: str, data: str, out: list[Any] | None) -> bool:
+        self.seen.append((event, data))
+        return data == "[DONE]"
+
+    def receive_body(self, body: str) -> None:
+        self.seen.append(("body", body))
+
+    def snapshot(self) -> list[tuple[str, str]]:
+        return self.seen
+
+    def result(self) -> list[tuple[str, str]]:
+        return self.seen
+
+
+def test_a_fold_without_receive_events_gets_each_event() -> None:
+    """A fold that has only ``receive`` is given the events one by one, up to the end."""
+    fold = _EachEvent()
+    reader = StreamReader(fold)
+    raw = b"data: a\n\nevent: x\ndata: b\n\ndata: [DONE]\n\ndata: c\n\n"
+    assert reader.receive_data(raw)
+    assert fold.seen == [("message", "a"), ("x", "b"), ("message", "[DONE]")]
