@@ -383,6 +383,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
             f"{stream.name[:43]:<44}{stream.chunks:>7}"
             + "".join(cell(row.get(c)) for c in columns)
         )
+    ours = "+orjson" if fast else "streamagg"
+    ratios = ratio_columns(fast, list(peers))
+    print(f"\nratios: the floors' multiples, stream() over replay, the peers' over {ours}")
+    print(f"{'stream':<44}{'chunks':>7}" + "".join(f"{name:>18}" for name in ratios))
+    for row in rows:
+        stream = row["stream"]
+        cells = [ratio(row, top, bottom) for top, bottom in ratios.values()]
+        print(
+            f"{stream.name[:43]:<44}{stream.chunks:>7}" + "".join(f"{c[:17]:>18}" for c in cells)
+        )
 
     generated = [r for r in rows if r["stream"].generated]
     results = [floor_target(generated, "streamagg", "json", FLOOR_TARGET)]
@@ -390,7 +400,6 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
         results.append(floor_target(generated, "+orjson", "orjson", ORJSON_TARGET))
     else:
         results.append((f"streamagg+orjson <= {ORJSON_TARGET}x", False, "orjson not installed"))
-    ours = "+orjson" if fast else "streamagg"
     for name, target in PEER_TARGETS.items():
         if name not in peers:
             continue
@@ -453,6 +462,25 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
     return 1 if args.check and missed else 0
 
 
+def ratio_columns(fast: bool, peers: list[str]) -> dict[str, tuple[str, str]]:
+    """The ratio columns: name -> (numerator column, denominator column)."""
+    ours = "+orjson" if fast else "streamagg"
+    columns = {"streamagg/json": ("streamagg", "json")}
+    if fast:
+        columns["+orjson/orjson"] = ("+orjson", "orjson")
+    columns[f"stream()/{ours}"] = ("stream()", ours)
+    columns.update({f"{peer}/{ours}": (peer, ours) for peer in peers})
+    return columns
+
+
+def ratio(row: dict[str, Any], top: str, bottom: str) -> str:
+    """``top`` over ``bottom`` in a row, or what the top column says instead (raises...)."""
+    value, base = row.get(top), row.get(bottom)
+    if not isinstance(value, float) or not isinstance(base, float):
+        return "-" if not isinstance(value, str) else value
+    return f"{abs(value) / base:.2f}x" + ("*" if value < 0 else "")
+
+
 def markdown_cell(value: str | float | None) -> str:
     if value is None or isinstance(value, str):
         return value or "-"
@@ -484,13 +512,18 @@ def write_markdown(
         "| stream | chunks | " + " | ".join(columns) + " |",
         "|---|---:|" + "---:|" * len(columns),
     ]
-    for row in rows:
-        if not row["stream"].generated:
-            continue
+    generated = [row for row in rows if row["stream"].generated]
+    for row in generated:
         cells = [markdown_cell(row.get(c)) for c in columns]
         lines.append(
             f"| {row['stream'].name} | {row['stream'].chunks} | " + " | ".join(cells) + " |"
         )
+    fast = any(isinstance(row.get("+orjson"), float) for row in generated)
+    ratios = ratio_columns(fast, [c for c in columns if c in peer_kit.PEERS])
+    lines += ["", "| stream | " + " | ".join(ratios) + " |", "|---|" + "---:|" * len(ratios)]
+    for row in generated:
+        cells = [ratio(row, top, bottom) for top, bottom in ratios.values()]
+        lines.append(f"| {row['stream'].name} | " + " | ".join(cells) + " |")
     lines += ["", "| target | | measured |", "|---|---|---|"]
     lines += [f"| {t} | {'met' if met else '**missed**'} | {d} |" for t, met, d in results]
     path.write_text("\n".join(lines) + "\n")
