@@ -298,7 +298,7 @@ def _token_holes(logprobs: Any, owner: ChoiceState) -> list[Hole] | None:
 
 def _token_appender(logprobs: LogprobsState, key: str) -> Apply:
     def append(tokens: list[dict[str, Any]], out: list[Delta] | None) -> None:
-        logprobs.add_tokens(key, tokens)
+        logprobs.add_tokens(key, tokens)  # checked by ``Shape._tokens``
 
     return append
 

@@ -387,18 +387,15 @@ class ToolState:
         )
 
 
-def _tokens(kept: list[Any] | None, value: Any, key: str) -> list[Any]:
-    """``kept`` (None before the first) extended with a chunk's logprob tokens, which must be
-    objects: a response holding anything else would not convert. Tokens are not measured for
-    depth (that would cost as much as folding them): the converter never recurses into them."""
+def _tokens(value: Any, key: str) -> list[Any]:
+    """A chunk's logprob tokens, which must be objects: a response holding anything else would
+    not convert. Tokens are not measured for depth (that would cost as much as folding them):
+    the converter never recurses into them."""
     tokens = value if value.__class__ is list else as_list(value, f"choices[].logprobs.{key}")
     for token in tokens:
         if token.__class__ is not dict and not isinstance(token, Mapping):
             raise InvalidChunk(f"choices[].logprobs.{key}[]", "an object", token)
-    if kept is None:
-        return list(tokens)
-    kept.extend(tokens)
-    return kept
+    return tokens
 
 
 class LogprobsState:
@@ -418,13 +415,18 @@ class LogprobsState:
             if v is None:
                 continue
             if k == "content" or k == "refusal":  # noqa: PLR1714 - the hot comparison first
-                self.add_tokens(k, v)
+                self.add_tokens(k, _tokens(v, k))
             else:
                 self.extra[k] = rules.merge(self.extra.get(k), v, k)
 
-    def add_tokens(self, key: str, tokens: Any) -> None:
-        """Extend the token list ``key`` (``content`` or ``refusal``)."""
-        setattr(self, key, _tokens(getattr(self, key), tokens, key))
+    def add_tokens(self, key: str, tokens: list[Any]) -> None:
+        """Extend the token list ``key`` (``content`` or ``refusal``; None before the first)
+        with tokens already checked to be objects."""
+        kept = getattr(self, key)
+        if kept is None:
+            setattr(self, key, list(tokens))
+        else:
+            kept.extend(tokens)
 
     def build(self) -> Logprobs | None:
         if self.content is None and self.refusal is None and not self.extra:
