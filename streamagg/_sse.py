@@ -31,7 +31,7 @@ __all__ = ["Item", "RawEvent", "SSEDecoder", "parse_sse"]
 #: (event type, data, last event id, reconnection time): what dispatch produces.
 RawEvent = tuple[str, str, str, "int | None"]
 #: What ``feed_data`` returns an event as: a ``RawEvent``, or (the hot path) the data alone of
-#: an unnamed event, whose event id and reconnection time are the decoder's current ones.
+#: an unnamed event (its id and reconnection time left out: folds do not read them).
 Item = str | RawEvent
 
 _ASCII_DIGITS = frozenset("0123456789")
