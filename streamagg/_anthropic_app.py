@@ -11,7 +11,6 @@ from __future__ import annotations
 from ._anthropic_fold import MessagesAggregator
 from ._anthropic_models import Message, MessageDelta, TextDelta
 from ._app import Dialect
-from ._limits import Limits
 
 __all__ = ["acreate", "astream", "create", "stream"]
 
@@ -23,16 +22,12 @@ def _text(delta: MessageDelta) -> str | None:
     return delta.text if isinstance(delta, TextDelta) else None
 
 
-def _fold(limits: Limits, strict: bool) -> MessagesAggregator:
-    return MessagesAggregator(limits=limits, strict=strict)
-
-
 def _auth(api_key: str) -> dict[str, str]:
     return {"x-api-key": api_key}
 
 
 DIALECT: Dialect[Message, MessageDelta] = Dialect(
-    _fold, _text, "/messages", _auth, {"anthropic-version": ANTHROPIC_VERSION}
+    MessagesAggregator, _text, "/messages", _auth, {"anthropic-version": ANTHROPIC_VERSION}
 )
 stream = DIALECT.stream
 astream = DIALECT.astream

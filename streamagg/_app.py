@@ -701,14 +701,15 @@ def endpoint(url: str | httpx.URL, suffix: str) -> httpx.URL:
 
 
 class Dialect(Generic[R, D]):
-    """What the app layer needs of a stream dialect other than chat completions: how to make
-    its fold, which deltas are output text, and how to call its endpoint (the path ``suffix``,
-    the headers that carry an API key, default headers, query ``params``, body defaults
-    ``body``, and whether the body asks for a stream with ``"stream": true``)."""
+    """What the app layer needs of a stream dialect other than chat completions: its fold
+    class (made with the keywords ``limits`` and ``strict``), which deltas are output text, and
+    how to call its endpoint (the path ``suffix``, the headers that carry an API key, default
+    headers, query ``params``, body defaults ``body``, and whether the body asks for a stream
+    with ``"stream": true``)."""
 
     def __init__(
         self,
-        make_fold: Callable[[Limits, bool], Fold[R]],
+        make_fold: Callable[..., Fold[R]],
         text: Callable[[D], str | None],
         suffix: str,
         auth: Callable[[str], dict[str, str]],
@@ -744,7 +745,7 @@ class Dialect(Generic[R, D]):
         ``s.response`` the final one; every failure is a ``StreamError`` with the partial
         object; ``idle_timeout``/``total_timeout`` (in ``kwargs``, with the arguments of
         ``client.stream``) are the stall watchdog's, and ``s.timings`` works the same way."""
-        fold = self.make_fold(limits, strict)
+        fold = self.make_fold(limits=limits, strict=strict)
         return EventStream(client, method, url, fold=fold, text=self.text, **kwargs)
 
     def astream(
@@ -758,7 +759,7 @@ class Dialect(Generic[R, D]):
         **kwargs: Any,
     ) -> AsyncEventStream[R, D]:
         """The async twin of ``stream``."""
-        fold = self.make_fold(limits, strict)
+        fold = self.make_fold(limits=limits, strict=strict)
         return AsyncEventStream(client, method, url, fold=fold, text=self.text, **kwargs)
 
     def create(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ._app import Dialect
 from ._completions_fold import CompletionsAggregator
 from ._completions_models import Completion, CompletionDelta, CompletionText
-from ._limits import Limits
 
 __all__ = ["acreate", "astream", "create", "stream"]
 
@@ -19,16 +18,16 @@ def _text(delta: CompletionDelta) -> str | None:
     return delta.text if isinstance(delta, CompletionText) and delta.choice == 0 else None
 
 
-def _fold(limits: Limits, strict: bool) -> CompletionsAggregator:
-    return CompletionsAggregator(limits=limits, strict=strict)
-
-
 def _auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
 DIALECT: Dialect[Completion, CompletionDelta] = Dialect(
-    _fold, _text, "/completions", _auth, body={"stream_options": {"include_usage": True}}
+    CompletionsAggregator,
+    _text,
+    "/completions",
+    _auth,
+    body={"stream_options": {"include_usage": True}},
 )
 stream = DIALECT.stream
 astream = DIALECT.astream

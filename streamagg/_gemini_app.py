@@ -10,7 +10,6 @@ from __future__ import annotations
 from ._app import Dialect
 from ._gemini_fold import GeminiAggregator
 from ._gemini_models import GeminiDelta, GenerateContentResponse, TextDelta
-from ._limits import Limits
 
 __all__ = ["acreate", "astream", "create", "stream"]
 
@@ -19,16 +18,17 @@ def _text(delta: GeminiDelta) -> str | None:
     return delta.text if isinstance(delta, TextDelta) and delta.candidate == 0 else None
 
 
-def _fold(limits: Limits, strict: bool) -> GeminiAggregator:
-    return GeminiAggregator(limits=limits, strict=strict)
-
-
 def _auth(api_key: str) -> dict[str, str]:
     return {"x-goog-api-key": api_key}
 
 
 DIALECT: Dialect[GenerateContentResponse, GeminiDelta] = Dialect(
-    _fold, _text, ":streamGenerateContent", _auth, params={"alt": "sse"}, stream_flag=False
+    GeminiAggregator,
+    _text,
+    ":streamGenerateContent",
+    _auth,
+    params={"alt": "sse"},
+    stream_flag=False,
 )
 stream = DIALECT.stream
 astream = DIALECT.astream

@@ -8,7 +8,6 @@ Bearer token.
 from __future__ import annotations
 
 from ._app import Dialect
-from ._limits import Limits
 from ._ollama_fold import OllamaAggregator
 from ._ollama_models import OllamaDelta, OllamaResponse, TextDelta
 
@@ -19,16 +18,16 @@ def _text(delta: OllamaDelta) -> str | None:
     return delta.text if isinstance(delta, TextDelta) else None
 
 
-def _fold(limits: Limits, strict: bool) -> OllamaAggregator:
-    return OllamaAggregator(limits=limits, strict=strict)
-
-
 def _auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-DIALECT: Dialect[OllamaResponse, OllamaDelta] = Dialect(_fold, _text, "/api/chat", _auth)
-GENERATE: Dialect[OllamaResponse, OllamaDelta] = Dialect(_fold, _text, "/api/generate", _auth)
+DIALECT: Dialect[OllamaResponse, OllamaDelta] = Dialect(
+    OllamaAggregator, _text, "/api/chat", _auth
+)
+GENERATE: Dialect[OllamaResponse, OllamaDelta] = Dialect(
+    OllamaAggregator, _text, "/api/generate", _auth
+)
 stream = DIALECT.stream
 astream = DIALECT.astream
 create = DIALECT.create

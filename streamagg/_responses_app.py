@@ -8,7 +8,6 @@ with ``stream: true`` and ``api_key`` as a Bearer token.
 from __future__ import annotations
 
 from ._app import Dialect
-from ._limits import Limits
 from ._responses_fold import ResponsesAggregator
 from ._responses_models import Response, ResponseDelta, TextDelta
 
@@ -19,15 +18,13 @@ def _text(delta: ResponseDelta) -> str | None:
     return delta.text if isinstance(delta, TextDelta) else None
 
 
-def _fold(limits: Limits, strict: bool) -> ResponsesAggregator:
-    return ResponsesAggregator(limits=limits, strict=strict)
-
-
 def _auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-DIALECT: Dialect[Response, ResponseDelta] = Dialect(_fold, _text, "/responses", _auth)
+DIALECT: Dialect[Response, ResponseDelta] = Dialect(
+    ResponsesAggregator, _text, "/responses", _auth
+)
 stream = DIALECT.stream
 astream = DIALECT.astream
 create = DIALECT.create
