@@ -48,7 +48,7 @@ from ._codec import decode_exact, scan_string, scan_value
 
 if TYPE_CHECKING:
     from ._models import Delta
-    from ._state import ChoiceState, LogprobsState, ResponseState
+    from ._state import ChoiceState, ResponseState
 
 __all__ = ["MAX_SHAPES", "Shape", "learn"]
 
@@ -71,35 +71,42 @@ _NO_IDS = frozenset({"", "null"})
 
 class Hole:
     """A hole of a shape: where its value is (``path``), whether it is a string (else a list of
-    logprob tokens, any JSON between its fixed neighbours), and what folding it does
-    (``apply``; None for padding)."""
+    logprob tokens, any JSON between its fixed neighbours), and what folding it does: ``apply``
+    a string (None for padding), or extend ``tokens``, the token list it adds to."""
 
-    __slots__ = ("apply", "path", "string")
+    __slots__ = ("apply", "path", "string", "tokens")
 
-    def __init__(self, path: Path, string: bool, apply: Apply | None) -> None:
+    def __init__(
+        self, path: Path, string: bool, apply: Apply | None, tokens: list[Any] | None = None
+    ) -> None:
         self.path = path
         self.string = string
         self.apply = apply
+        self.tokens = tokens
 
 
 class Shape:
-    """A chunk's text cut around its holes (see the module doc): ``head`` and the fixed piece
-    after each hole (``after``; the last one is ``tail``), each piece before a string hole
-    ending with its opening quote. ``loads`` is the fold's decoder, for token lists.
+    """A chunk's text cut around its holes (see the module doc): ``head``, then for each hole
+    whether it is a string (else tokens) and the fixed piece after it, the last one the
+    ``tail`` (``steps``); each piece before a string hole ends with its opening quote. What a
+    match does: ``appliers``, the holes' numbers and appenders (padding holes have none), and
+    ``extenders``, the numbers of token holes and the token lists they extend. ``loads`` is the
+    fold's decoder, for token lists (None for the standard library's).
 
     The fields whose rule is "last non-empty" (``system_fingerprint``, ``service_tier``) are
     set again on a match when another chunk changed them since: ``state`` with the values the
     learned chunk had (``fingerprint``, ``tier``; None for an empty one)."""
 
     __slots__ = (
-        "after",
-        "applies",
+        "appliers",
         "apply",
+        "extenders",
         "fingerprint",
         "head",
+        "head_size",
         "loads",
         "state",
-        "strings",
+        "steps",
         "tail",
         "tail_size",
         "tier",
@@ -117,11 +124,18 @@ class Shape:
         self.fingerprint = chunk.get("system_fingerprint") or None
         self.tier = chunk.get("service_tier") or None
         self.head = parts[0]
-        self.after = tuple(parts[1:])
+        self.head_size = len(self.head)
+        last = len(holes) - 1
+        self.steps = tuple(
+            (hole.string, part, n == last)
+            for n, (hole, part) in enumerate(zip(holes, parts[1:], strict=True))
+        )
         self.tail = parts[-1]
         self.tail_size = len(self.tail)
-        self.strings = tuple(hole.string for hole in holes)
-        self.applies = tuple(hole.apply for hole in holes)
+        self.appliers = tuple((n, hole.apply) for n, hole in enumerate(holes) if hole.apply)
+        self.extenders = tuple(
+            (n, hole.tokens.extend) for n, hole in enumerate(holes) if hole.tokens is not None
+        )
         # The common case, one string hole: its appender, for the short path.
         single = len(holes) == 1 and holes[0].string
         self.apply = holes[0].apply if single else None
@@ -132,69 +146,65 @@ class Shape:
         if not data.startswith(self.head) or not data.endswith(self.tail):
             return False
         apply = self.apply
-        if apply is not None:
+        if apply is not None:  # one string hole, ending where the tail starts
             try:
-                value, end = scan_string(data, len(self.head))
+                value, end = scan_string(data, self.head_size)
             except ValueError:  # not a string literal: the text is not this shape
                 return False
             if end != len(data) - self.tail_size:
                 return False
-            self._last_values()
-            apply(value, out)
-            return True
-        values = self._values(data)
-        if values is None:
-            return False
-        self._last_values()
-        for hole_apply, value in zip(self.applies, values, strict=True):
-            if hole_apply is not None:
-                hole_apply(value, out)
-        return True
-
-    def _last_values(self) -> None:
-        """Set the "last non-empty" fields to this shape's values (an identity test each,
-        when no other chunk changed them)."""
+            values = None
+        else:
+            values = self._values(data)
+            if values is None:
+                return False
+        # The "last non-empty" fields: an identity test each, when no other chunk changed them.
         state = self.state
         if self.fingerprint is not None and state.system_fingerprint is not self.fingerprint:
             state.system_fingerprint = self.fingerprint
         if self.tier is not None and state.service_tier is not self.tier:
             state.service_tier = self.tier
+        if values is None:
+            apply(value, out)  # type: ignore[misc]  # set on this path
+            return True
+        for n, hole_apply in self.appliers:
+            hole_apply(values[n], out)
+        for n, extend in self.extenders:
+            extend(values[n])
+        return True
 
     def _values(self, data: str) -> list[Any] | None:
-        """The values in the holes of ``data``, or None when it does not match."""
-        pos, values = len(self.head), []
-        last = len(self.after) - 1
-        end_of_last = len(data) - self.tail_size
-        for n, part in enumerate(self.after):
-            try:
-                if self.strings[n]:
+        """The values in the holes of ``data``, or None when it does not match. A token list
+        is read by the standard library's scanner, which finds its own end, or with orjson up
+        to the next fixed piece (to the tail, for the last hole): a prefix of a JSON value is
+        never a whole one, so a wrong guess fails to decode. Its tokens must be objects, as
+        the fold requires."""
+        loads = self.loads
+        pos, values = self.head_size, []
+        try:
+            for string, part, last in self.steps:
+                if string:
                     value, end = scan_string(data, pos)
                 else:
-                    value, end = self._tokens(data, pos, end_of_last if n == last else None, part)
-            except (ValueError, StopIteration):
-                return None
-            if (end != end_of_last) if n == last else not data.startswith(part, end):
-                return None
-            values.append(value)
-            pos = end + len(part)
-        return values
-
-    def _tokens(self, data: str, pos: int, end: int | None, after: str) -> tuple[Any, int]:
-        """A list of logprob tokens at ``pos``, read up to ``end`` (or to the next ``after``)
-        with orjson, or by the standard library's scanner, which finds its own end; each token
-        must be an object, as the fold requires (else ``ValueError``)."""
-        if self.loads is None:
-            value, end = scan_value(data, pos)
-        else:
-            if end is None:
-                end = data.find(after, pos)
-            value = self.loads(data[pos:end])
-        if value.__class__ is not list:
-            raise ValueError(pos)
-        for token in value:  # a plain loop: any() over a generator costs more per chunk
-            if token.__class__ is not dict:
-                raise ValueError(pos)
-        return value, end
+                    if loads is None:
+                        value, end = scan_value(data, pos)
+                    else:
+                        end = len(data) - self.tail_size if last else data.find(part, pos)
+                        if end < 0:
+                            return None
+                        value = loads(data[pos:end])
+                    if value.__class__ is not list:
+                        return None
+                    for token in value:  # a plain loop: any() over a generator costs more
+                        if token.__class__ is not dict:
+                            return None
+                if not data.startswith(part, end):
+                    return None
+                values.append(value)
+                pos = end + len(part)
+        except (ValueError, StopIteration):
+            return None
+        return values if pos == len(data) else None
 
 
 def learn(
@@ -281,26 +291,20 @@ def _appended(delta: dict[str, Any], owner: ChoiceState) -> Hole | None:
 
 def _token_holes(logprobs: Any, owner: ChoiceState) -> list[Hole] | None:
     """The holes of a choice's logprob token lists (none for null logprobs); None when its
-    logprobs hold anything else."""
+    logprobs hold anything else. Folding the chunk has made the lists the holes extend: a
+    token list is never replaced once made."""
     if logprobs is None:
         return []
-    if logprobs.__class__ is not dict or not _TOKEN_KEYS.issuperset(logprobs):
+    kept = owner.logprobs
+    if logprobs.__class__ is not dict or not _TOKEN_KEYS.issuperset(logprobs) or kept is None:
         return None
     holes = []
     for key, tokens in logprobs.items():
-        if tokens.__class__ is list and owner.logprobs is not None:
-            path = ("choices", 0, "logprobs", key)
-            holes.append(Hole(path, False, _token_appender(owner.logprobs, key)))
+        if tokens.__class__ is list and getattr(kept, key) is not None:
+            holes.append(Hole(("choices", 0, "logprobs", key), False, None, getattr(kept, key)))
         elif tokens is not None:
             return None
     return holes
-
-
-def _token_appender(logprobs: LogprobsState, key: str) -> Apply:
-    def append(tokens: list[dict[str, Any]], out: list[Delta] | None) -> None:
-        logprobs.add_tokens(key, tokens)  # checked by ``Shape._tokens``
-
-    return append
 
 
 def _fragment_index(calls: Any) -> int | None:

@@ -167,3 +167,22 @@ def test_make_converter_gives_an_independent_converter() -> None:
     r = streamagg.ChatCompletionResponse(id="a", extensions={"x": 1})
     assert converter.unstructure(r) == to_dict(r)
     assert converter.structure(to_dict(r), ChatCompletionResponse) == r
+
+
+def test_to_dict_hands_over_logprob_tokens_as_they_are() -> None:
+    """The dict is new but for the logprob tokens: the response's own objects (documented)."""
+    token = {"token": "hi", "logprob": -0.1, "bytes": [104, 105], "top_logprobs": []}
+    raw = (
+        'data: {"id":"c","choices":[{"index":0,"delta":{"content":"hi"},'
+        '"logprobs":{"content":[' + json.dumps(token) + "]}}]}\n\ndata: [DONE]\n\n"
+    ).encode()
+    response = streamagg.replay(raw)
+    logprobs = response.choices[0].logprobs
+    assert logprobs is not None
+    assert logprobs.content == [token]
+    out = to_dict(response)
+    kept = out["choices"][0]["logprobs"]["content"]
+    assert kept == [token]
+    assert kept is not logprobs.content
+    assert kept[0] is logprobs.content[0]
+    assert out["choices"][0]["message"] is not to_dict(response)["choices"][0]["message"]

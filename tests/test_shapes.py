@@ -206,17 +206,30 @@ def token(text: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("orjson", [True, False])
 def test_logprob_tokens_are_a_hole_too(orjson: bool) -> None:
-    """Chunks with logprobs fold from their shape (tokens read by either decoder); a token
-    that is not an object is bad input, as when parsed."""
+    """Chunks with logprobs fold from their shape (tokens read by either decoder, up to the
+    fixed piece after them); a token that is not an object is bad input, as when parsed."""
     _codec.use_orjson(orjson)
     try:
         chunks = [with_tokens(f" {i}", [token(f" {i}")], refusal=None) for i in range(20)]
         chunks += [with_tokens("x", [token("a"), token('"}]},')]), with_tokens("y", [])]
+        # What follows the tokens differs from the shape's fixed piece: parsed.
+        chunks += [with_tokens("v", [token("v")], refusal=[]), *chunks[:5]]
         assert same_both_ways(sse(*chunks)) >= 1
         bad = [*chunks, with_tokens("z", [token("z"), 3]), with_tokens("w", [token("w")])]
         same_both_ways(sse(*bad))
         with pytest.raises(streamagg.MalformedChunkError):
             streamagg.replay(sse(*bad))
+        # Not a list where the shape has one: one token object is read as a list of one, a
+        # string is bad input, both as when parsed.
+        one = [*chunks, with_tokens("t", token("t"))]
+        assert same_both_ways(sse(*one)) >= 1
+        assert fold(sse(*one), shapes=True)[0]["choices"][0]["logprobs"]["content"][-1] == token(
+            "t"
+        )
+        not_a_list = [*chunks, with_tokens("s", "tokens")]
+        same_both_ways(sse(*not_a_list))
+        with pytest.raises(streamagg.MalformedChunkError):
+            streamagg.replay(sse(*not_a_list))
     finally:
         _codec.use_orjson(True)
 
