@@ -212,9 +212,10 @@ class Aggregator(FoldBase[ChatCompletionResponse]):
             self._learn_gap = min(self._learn_gap * 2, 1024)
         else:
             self._learn_gap = 1
-            if len(self._shapes) >= MAX_SHAPES:
-                del self._shapes[0]
-            self._shapes.append(shape)
+            # Newest first: a stream moves on (the next tool call, reasoning then content), and
+            # the shapes of ``n > 1`` choices, learned in turn, come in turn.
+            self._shapes.insert(0, shape)
+            del self._shapes[MAX_SHAPES:]
         self._learn_in = self._learn_gap
 
     def receive_body(self, body: str) -> None:

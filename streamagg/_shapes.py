@@ -31,7 +31,10 @@ did before). Nothing is assumed of a provider.
 
 What it costs. The fold tries the shapes before parsing (two compares and a string scan when the
 chunk matches; a compare that fails on the first differing character when it does not), and
-learns a shape from a parsed chunk that has none, from the fourth chunk on. When chunks do not
+learns a shape from a parsed chunk that has none, from the fourth chunk on; the newest shape is
+tried first, as a stream moves on (the next tool call, from reasoning to content), and the
+shapes of the choices of an ``n > 1`` stream, learned in turn, then match in turn (for ``n``
+choices, ``(n + 1) / 2`` tries a chunk on average). When chunks do not
 repeat (every chunk with a new id), learning backs off exponentially, so that a stream pays for
 it a few dozen times at most.
 """

@@ -240,6 +240,29 @@ def test_many_choices_keep_one_shape_each() -> None:
     assert same_both_ways(raw) == 3
 
 
+def test_the_newest_shape_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parallel tool calls one after the other: each call's fragments match the newest shape,
+    the first tried, however many calls came before."""
+    chunks: list[dict[str, Any]] = []
+    for call in range(10):
+        start = {"index": call, "id": f"call_{call}", "function": {"name": "f", "arguments": ""}}
+        chunks.append({**HEAD, "choices": [{"index": 0, "delta": {"tool_calls": [start]}}]})
+        chunks += [fragment(f"{n}", call) for n in range(30)]
+    raw = sse(*chunks)
+    assert same_both_ways(raw) == 8  # the newest eight are kept
+    tries = 0
+    full = Shape.fold
+
+    def counting(self: Shape, data: str, out: Any) -> bool:
+        nonlocal tries
+        tries += 1
+        return full(self, data, out)
+
+    monkeypatch.setattr(Shape, "fold", counting)
+    fold(raw, shapes=True)
+    assert tries < 2 * len(chunks), tries  # a call's first chunks try every shape first
+
+
 def test_learning_backs_off_when_chunks_never_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks that never repeat (a new id in each) cost a shape attempt a few times only."""
     calls = 0
