@@ -17,7 +17,9 @@ The streams: the generated ones of ``streams.py`` and every recording in ``tests
   with an in-process transport that hands the body over in 64 KiB reads, every typed delta
   iterated, then ``to_dict(s.response)``;
 * ``openai``, ``litellm``, ``langchain``: the peers (``peers.py`` says how each is fed). A peer
-  that raises shows ``raises``; a result that differs from streamagg's is marked ``*``.
+  that raises shows ``raises``; a result that differs from streamagg's is marked ``*``. A
+  peer's ratio is to streamagg's time measured between the peer's own runs (a peer run can
+  take seconds, and the machine's speed drifts meanwhile).
 
 Every measure is the best of several runs, the runs of one stream interleaved (one run of each
 column in turn), so that a noisy machine slows them alike; the benchmark's own objects are
@@ -200,14 +202,18 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
     raise PeerTimeoutError
 
 
-def run_peer(peer: peer_kit.Peer, stream: Stream, rounds: int, want: Any) -> str | float:
-    """A peer's best us/chunk on a stream, or what stopped it; a result that differs from
-    streamagg's is marked by a negative time."""
+def run_peer(
+    peer: peer_kit.Peer, stream: Stream, rounds: int, want: Any, ours: Callable[[], Any] | None
+) -> tuple[str | float, float | None]:
+    """A peer's best us/chunk on a stream, or what stopped it (a result that differs from
+    streamagg's is marked by a negative time); and streamagg's best (``ours``), measured
+    between the peer's runs, so that the two are compared in the same stretch of a noisy
+    machine's time."""
     warnings.simplefilter("ignore")  # pydantic's complaints about providers' odd fields
     use_alarm = hasattr(signal, "SIGALRM")
     if use_alarm:
         signal.signal(signal.SIGALRM, _alarm)
-    best = float("inf")
+    best = base = float("inf")
     same = True
     try:
         for _ in range(rounds):
@@ -219,17 +225,25 @@ def run_peer(peer: peer_kit.Peer, stream: Stream, rounds: int, want: Any) -> str
             if use_alarm:
                 signal.alarm(0)
             same = peer.view(result) == want
+            if ours is not None:
+                base = min(base, *(timed(ours) for _ in range(3)))
             if best > SLOW_RUN:  # one slow run is measure enough
                 break
     except PeerTimeoutError:
-        return "timeout"
+        return "timeout", None
     except Exception as exc:  # a peer's failure is a result
-        return f"raises {type(exc).__name__}"
+        return f"raises {type(exc).__name__}", None
     finally:
         if use_alarm:
             signal.alarm(0)
-    per_chunk = best / max(1, stream.chunks) * 1e6
-    return per_chunk if same else -per_chunk
+    n = max(1, stream.chunks)
+    per_chunk = best / n * 1e6
+    return per_chunk if same else -per_chunk, None if ours is None else base / n * 1e6
+
+
+def base_of(peer: str) -> str:
+    """The row key of streamagg's time measured beside a peer's."""
+    return f"{peer} base"
 
 
 def all_streams(smoke: bool) -> list[Stream]:
@@ -249,6 +263,22 @@ def all_streams(smoke: bool) -> list[Stream]:
         paths = sorted((RECORDINGS / dialect).glob("*" + suffix))
         found += [Stream(f"{dialect}: {p.stem}", p.read_bytes(), dialect, False) for p in paths]
     return found
+
+
+def replay_run(stream: Stream, orjson_on: bool) -> Callable[[], Any]:
+    """``to_dict(replay(raw))`` of the stream, with orjson or the standard library's JSON."""
+    replay = replay_of(stream.dialect)
+
+    def run() -> Any:
+        _codec.use_orjson(orjson_on)
+        try:
+            return streamagg.to_dict(replay(stream.raw))
+        except StreamError:
+            return None
+        finally:
+            _codec.use_orjson(True)
+
+    return run
 
 
 def measure(stream: Stream, rounds: int, fast: bool) -> dict[str, float]:
@@ -271,21 +301,9 @@ def measure(stream: Stream, rounds: int, fast: bool) -> dict[str, float]:
                 oloads(d)
 
         columns["orjson"] = orjson_floor
-    replay = replay_of(stream.dialect)
-
-    def with_decoder(orjson_on: bool) -> Callable[[], Any]:
-        def run() -> Any:
-            _codec.use_orjson(orjson_on)
-            try:
-                return streamagg.to_dict(replay(stream.raw))
-            except StreamError:
-                return None
-
-        return run
-
-    columns["streamagg"] = with_decoder(False)
+    columns["streamagg"] = replay_run(stream, False)
     if fast:
-        columns["+orjson"] = with_decoder(True)
+        columns["+orjson"] = replay_run(stream, True)
     columns["stream()"] = stream_run(stream)
     best = best_interleaved(columns, rounds)
     _codec.use_orjson(True)
@@ -337,7 +355,7 @@ def scaling(fast: bool, rounds: int, peers: dict[str, peer_kit.Peer | str]) -> d
                     if isinstance(peer, str):
                         continue
                     want = peer_kit.view_of_dict(fold(s))
-                    result = run_peer(peer, s, 1, want)
+                    result, _ = run_peer(peer, s, 1, want, None)
                     if isinstance(result, float):
                         curves.setdefault(f"{name} text", {})[n] = abs(result)
     return curves
@@ -386,10 +404,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
         times: dict[str, Any] = measure(stream, rounds, fast)
         if stream.dialect == "chat":
             want = peer_kit.view_of_dict(fold(stream))
+            ours_run = replay_run(stream, fast)
             for name, peer in peers.items():
-                times[name] = (
-                    peer if isinstance(peer, str) else run_peer(peer, stream, min(3, rounds), want)
-                )
+                if isinstance(peer, str):
+                    times[name] = peer
+                else:
+                    times[name], times[base_of(name)] = run_peer(
+                        peer, stream, min(3, rounds), want, ours_run
+                    )
         rows.append({"stream": stream, **times})
         print(f"  measured {stream.name} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
@@ -432,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
             results.append((f"{target:.0f}x faster than {name}", False, str(peers[name])))
             continue
         speedups = [
-            (abs(r[name]) / r[ours], r["stream"].name)
+            (abs(r[name]) / r[base_of(name)], r["stream"].name)
             for r in rows
             if isinstance(r.get(name), float) and r["stream"].chunks >= PEER_MIN_CHUNKS
         ]
@@ -501,7 +523,8 @@ def ratio_columns(fast: bool, peers: list[str]) -> dict[str, tuple[str, str]]:
     if fast:
         columns["+orjson/orjson"] = ("+orjson", "orjson")
     columns[f"stream()/{ours}"] = ("stream()", ours)
-    columns.update({f"{peer}/{ours}": (peer, ours) for peer in peers})
+    # Each peer over streamagg's time measured beside it (``run_peer``).
+    columns.update({f"{peer}/{ours}": (peer, base_of(peer)) for peer in peers})
     return columns
 
 

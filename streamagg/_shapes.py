@@ -298,13 +298,13 @@ def _token_holes(logprobs: Any, owner: ChoiceState) -> list[Hole] | None:
     token list is never replaced once made."""
     if logprobs is None:
         return []
-    kept = owner.logprobs
-    if logprobs.__class__ is not dict or not _TOKEN_KEYS.issuperset(logprobs) or kept is None:
+    if logprobs.__class__ is not dict or not _TOKEN_KEYS.issuperset(logprobs):
         return None
     holes = []
     for key, tokens in logprobs.items():
-        if tokens.__class__ is list and getattr(kept, key) is not None:
-            holes.append(Hole(("choices", 0, "logprobs", key), False, None, getattr(kept, key)))
+        kept = None if owner.logprobs is None else getattr(owner.logprobs, key)
+        if tokens.__class__ is list and kept is not None:
+            holes.append(Hole(("choices", 0, "logprobs", key), False, None, kept))
         elif tokens is not None:
             return None
     return holes

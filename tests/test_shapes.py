@@ -338,3 +338,12 @@ def test_generated_streams() -> None:
         piece(f" {i}", obfuscation="ab"[: i % 3]) for i in range(300)
     )
     same_both_ways(sse(*chunks))
+
+
+def test_empty_or_null_logprobs_do_not_stop_the_shape() -> None:
+    """``"logprobs": {}`` and token lists that are null are fixed text, not holes."""
+    for logprobs in ({}, {"content": None, "refusal": None}):
+        chunks = [piece(f"{i}") for i in range(12)]
+        for chunk in chunks:
+            chunk["choices"][0]["logprobs"] = logprobs
+        assert same_both_ways(sse(*chunks)) == 1
