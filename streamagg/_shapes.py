@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +60,6 @@ __all__ = ["MAX_SHAPES", "Shape", "learn"]
 MAX_SHAPES = 8
 
 Path = tuple[Any, ...]
-Apply = Callable[[Any, "list[Delta] | None"], None]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _HEAD_KEYS = frozenset(
@@ -74,46 +74,71 @@ _NO_IDS = frozenset({"", "null"})
 
 class Hole:
     """A hole of a shape: where its value is (``path``), whether it is a string (else a list of
-    logprob tokens, any JSON between its fixed neighbours), and what folding it does: ``apply``
-    a string (None for padding), or extend ``tokens``, the token list it adds to."""
+    logprob tokens, any JSON between its fixed neighbours), and what folding it does: a
+    statement of the shape's ``fold`` (``does``; None for padding), in which ``{v}`` is the
+    value and ``{n}`` the hole's number, and the objects it names (``names``: a name ``x``
+    stands in the statement as ``x{n}``)."""
 
-    __slots__ = ("apply", "path", "string", "tokens")
+    __slots__ = ("does", "names", "path", "string")
 
-    def __init__(
-        self, path: Path, string: bool, apply: Apply | None, tokens: list[Any] | None = None
-    ) -> None:
+    def __init__(self, path: Path, string: bool, does: str | None = None, **names: Any) -> None:
         self.path = path
         self.string = string
-        self.apply = apply
-        self.tokens = tokens
+        self.does = does
+        self.names = names
 
 
 class Shape:
-    """A chunk's text cut around its holes (see the module doc): ``head``, then for each hole
-    whether it is a string (else tokens) and the fixed piece after it, the last one the
-    ``tail`` (``steps``); each piece before a string hole ends with its opening quote. What a
-    match does: ``appliers``, the holes' numbers and appenders (padding holes have none), and
-    ``extenders``, the numbers of token holes and the token lists they extend. ``loads`` is the
-    fold's decoder, for token lists (None for the standard library's).
+    """A chunk's text cut around its holes (see the module doc), and ``fold(data, out)``, the
+    function that folds a chunk of this shape: True when ``data`` matched and was folded.
+
+    ``fold`` is generated for the shape (``_source``), as attrs and cattrs generate their
+    ``__init__`` and hooks: one straight function with no loop or call per hole, for it runs
+    once a chunk. It is made by a function ``make`` that takes the shape's values (its pieces
+    of text, their sizes, the objects it folds into); the text of ``make`` names them and
+    holds none, so that it is compiled once per kind of shape (``_maker``). For a chunk with
+    content and logprob tokens, decoded by orjson, it reads::
+
+        def make(extend1, fingerprint, head, head_size, loads, owner0, part0, ...):
+            def fold(data, out):
+                if not data.startswith(head) or not data.endswith(tail):
+                    return False
+                try:
+                    v0, end = scan_string(data, head_size)
+                    if not data.startswith(part0, end):
+                        return False
+                    pos = end + size0
+                    end = len(data) - tail_size
+                    v1 = loads(data[pos:end])
+                except (ValueError, StopIteration, RecursionError):
+                    return False
+                if v1.__class__ is not list:
+                    return False
+                for token in v1:
+                    if token.__class__ is not dict:
+                        return False
+                if state.system_fingerprint is not fingerprint:
+                    state.system_fingerprint = fingerprint
+                if state.service_tier is not tier:
+                    state.service_tier = tier
+                owner0.add_content(v0, out)
+                extend1(v1)
+                return True
+            return fold
+
+    ``head`` and ``tail`` are the text before the first hole and after the last, ``part0``...
+    the fixed pieces between holes; each piece before a string hole ends with its
+    opening quote. A string hole holds one string literal (read by the standard library's C
+    string scanner, the one ``json`` itself uses); a token hole one JSON list of objects, read
+    by the standard library's scanner, which finds its own end, or with orjson up to the next
+    fixed piece (to the tail, for the last hole): a prefix of a JSON value is never a whole
+    one, so a wrong guess fails to decode.
 
     The fields whose rule is "last non-empty" (``system_fingerprint``, ``service_tier``) are
-    set again on a match when another chunk changed them since: ``state`` with the values the
-    learned chunk had (``fingerprint``, ``tier``; None for an empty one)."""
+    set again on a match when another chunk changed them since (an identity test each): to
+    the values the learned chunk had, when not empty."""
 
-    __slots__ = (
-        "appliers",
-        "apply",
-        "extenders",
-        "fingerprint",
-        "head",
-        "head_size",
-        "loads",
-        "state",
-        "steps",
-        "tail",
-        "tail_size",
-        "tier",
-    )
+    __slots__ = ("fold", "head", "source", "tail")
 
     def __init__(
         self,
@@ -123,91 +148,107 @@ class Shape:
         state: ResponseState,
         chunk: dict[str, Any],
     ) -> None:
-        self.state = state
-        self.fingerprint = chunk.get("system_fingerprint") or None
-        self.tier = chunk.get("service_tier") or None
         self.head = parts[0]
-        self.head_size = len(self.head)
-        last = len(holes) - 1
-        self.steps = tuple(
-            (hole.string, part, n == last)
-            for n, (hole, part) in enumerate(zip(holes, parts[1:], strict=True))
-        )
         self.tail = parts[-1]
-        self.tail_size = len(self.tail)
-        self.appliers = tuple((n, hole.apply) for n, hole in enumerate(holes) if hole.apply)
-        self.extenders = tuple(
-            (n, hole.tokens.extend) for n, hole in enumerate(holes) if hole.tokens is not None
-        )
-        # The common case, one string hole: its appender, for the short path.
-        single = len(holes) == 1 and holes[0].string
-        self.apply = holes[0].apply if single else None
-        self.loads = None if loads is _codec.stdlib_loads else loads
+        names: dict[str, Any] = {
+            "head": self.head,
+            "head_size": len(self.head),
+            "tail": self.tail,
+            "tail_size": len(self.tail),
+            "scan_string": scan_string,
+            "scan_value": scan_value,
+            "loads": loads,
+            "state": state,
+        }
+        for name, key in (("fingerprint", "system_fingerprint"), ("tier", "service_tier")):
+            if chunk.get(key):
+                names[name] = chunk[key]
+        for n, part in enumerate(parts[1:-1]):  # the fixed pieces between holes
+            names[f"part{n}"] = part
+            names[f"size{n}"] = len(part)
+        for n, hole in enumerate(holes):
+            names.update({f"{name}{n}": value for name, value in hole.names.items()})
+        self.source = _source(holes, loads is not _codec.stdlib_loads, names)
+        self.fold: Callable[[str, list[Delta] | None], bool] = _maker(self.source)(**names)
 
-    def fold(self, data: str, out: list[Delta] | None) -> bool:
-        """Fold ``data`` if it matches: True when it did."""
-        if not data.startswith(self.head) or not data.endswith(self.tail):
-            return False
-        apply = self.apply
-        if apply is not None:  # one string hole, ending where the tail starts
-            try:
-                value, end = scan_string(data, self.head_size)
-            except ValueError:  # not a string literal: the text is not this shape
-                return False
-            if end != len(data) - self.tail_size:
-                return False
-            values = None
+
+@lru_cache(maxsize=64)
+def _maker(source: str) -> Callable[..., Callable[[str, list[Delta] | None], bool]]:
+    """The function ``make`` of a shape's source, which makes its ``fold`` (a closure over the
+    shape's values). Compiled once per kind of shape, for every stream of the process: the
+    source names the values and numbers, it holds none of them."""
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # our own text, made by ``_source`` from names alone
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
+def _source(holes: list[Hole], orjson: bool, names: dict[str, Any]) -> str:
+    """The text of ``make(**names)``, which returns a shape's ``fold`` (see ``Shape``)."""
+    code = [
+        f"def make({', '.join(sorted(names))}):",
+        "    def fold(data, out):",
+        "        if not data.startswith(head) or not data.endswith(tail):",
+        "            return False",
+        "        try:",
+        *_reads(holes, orjson),
+        "        except (ValueError, StopIteration, RecursionError):",
+        "            return False",
+    ]
+    for n, hole in enumerate(holes):
+        if not hole.string:
+            code += [
+                f"        if v{n}.__class__ is not list:",
+                "            return False",
+                f"        for token in v{n}:",
+                "            if token.__class__ is not dict:",
+                "                return False",
+            ]
+    for field, name in (("system_fingerprint", "fingerprint"), ("service_tier", "tier")):
+        if name in names:
+            code += [
+                f"        if state.{field} is not {name}:",
+                f"            state.{field} = {name}",
+            ]
+    for n, hole in enumerate(holes):
+        if hole.does is not None:
+            code.append("        " + hole.does.format(v=f"v{n}", n=n))
+    code += ["        return True", "    return fold"]
+    return "\n".join(code) + "\n"
+
+
+def _reads(holes: list[Hole], orjson: bool) -> list[str]:
+    """The lines of ``fold`` that read the holes' values (``v0``...), in its ``try`` block."""
+    code = []
+    pos = "head_size"
+    last = len(holes) - 1
+    for n, hole in enumerate(holes):
+        if hole.string:
+            code.append(f"            v{n}, end = scan_string(data, {pos})")
+        elif not orjson:
+            code.append(f"            v{n}, end = scan_value(data, {pos})")
         else:
-            values = self._values(data)
-            if values is None:
-                return False
-        # The "last non-empty" fields: an identity test each, when no other chunk changed them.
-        state = self.state
-        if self.fingerprint is not None and state.system_fingerprint is not self.fingerprint:
-            state.system_fingerprint = self.fingerprint
-        if self.tier is not None and state.service_tier is not self.tier:
-            state.service_tier = self.tier
-        if values is None:
-            apply(value, out)  # type: ignore[misc]  # set on this path
-            return True
-        for n, hole_apply in self.appliers:
-            hole_apply(values[n], out)
-        for n, extend in self.extenders:
-            extend(values[n])
-        return True
-
-    def _values(self, data: str) -> list[Any] | None:
-        """The values in the holes of ``data``, or None when it does not match. A token list
-        is read by the standard library's scanner, which finds its own end, or with orjson up
-        to the next fixed piece (to the tail, for the last hole): a prefix of a JSON value is
-        never a whole one, so a wrong guess fails to decode. Its tokens must be objects, as
-        the fold requires."""
-        loads = self.loads
-        pos, values = self.head_size, []
-        try:
-            for string, part, last in self.steps:
-                if string:
-                    value, end = scan_string(data, pos)
-                else:
-                    if loads is None:
-                        value, end = scan_value(data, pos)
-                    else:
-                        end = len(data) - self.tail_size if last else data.find(part, pos)
-                        if end < 0:
-                            return None
-                        value = loads(data[pos:end])
-                    if value.__class__ is not list:
-                        return None
-                    for token in value:  # a plain loop: any() over a generator costs more
-                        if token.__class__ is not dict:
-                            return None
-                if not data.startswith(part, end):
-                    return None
-                values.append(value)
-                pos = end + len(part)
-        except (ValueError, StopIteration):
-            return None
-        return values if pos == len(data) else None
+            if n == last:
+                code.append("            end = len(data) - tail_size")
+            else:
+                code += [
+                    f"            end = data.find(part{n}, {pos})",
+                    "            if end < 0:",
+                    "                return False",
+                ]
+            code.append(f"            v{n} = loads(data[{pos}:end])")
+        if n < last:
+            code += [
+                f"            if not data.startswith(part{n}, end):",
+                "                return False",
+                f"            pos = end + size{n}",
+            ]
+            pos = "pos"
+        elif hole.string or not orjson:
+            code += [
+                "            if end != len(data) - tail_size:",
+                "                return False",
+            ]
+    return code
 
 
 def learn(
@@ -251,7 +292,7 @@ def _padding_holes(chunk: dict[str, Any], padding: frozenset[str]) -> list[Hole]
     for key, value in chunk.items():
         if key in padding:
             if value.__class__ is str:
-                holes.append(Hole((key,), True, None))
+                holes.append(Hole((key,), True))
             elif value is not None:
                 return None
         elif key not in _HEAD_KEYS and key != "choices":
@@ -280,13 +321,16 @@ def _appended(delta: dict[str, Any], owner: ChoiceState) -> Hole | None:
             return None
         path: Path = ("choices", 0, "delta", key)
         if key in _TEXT_KEYS and value.__class__ is str:
-            found = Hole(path, True, _text_appender(owner, key))
+            found = _text_hole(path, owner, key)
         elif key == "tool_calls":
             index = _fragment_index(value)
             if index is None or index not in owner.by_index:
                 return None
             path += (0, "function", "arguments")
-            found = Hole(path, True, _arguments_appender(owner, index))
+            # The call is looked up each time: a later call may take the index over, and the
+            # fragments follow it.
+            does = "calls{n}[index{n}].add_arguments({v}, out)"
+            found = Hole(path, True, does, calls=owner.by_index, index=index)
         else:
             return None
     return found
@@ -304,7 +348,8 @@ def _token_holes(logprobs: Any, owner: ChoiceState) -> list[Hole] | None:
     for key, tokens in logprobs.items():
         kept = None if owner.logprobs is None else getattr(owner.logprobs, key)
         if tokens.__class__ is list and kept is not None:
-            holes.append(Hole(("choices", 0, "logprobs", key), False, None, kept))
+            path = ("choices", 0, "logprobs", key)
+            holes.append(Hole(path, False, "extend{n}({v})", extend=kept.extend))
         elif tokens is not None:
             return None
     return holes
@@ -329,25 +374,11 @@ def _fragment_index(calls: Any) -> int | None:
     return index
 
 
-def _text_appender(owner: ChoiceState, key: str) -> Apply:
+def _text_hole(path: Path, owner: ChoiceState, key: str) -> Hole:
     if key == "content":
-        return owner.add_content
-    field = f"delta.{key}"
-
-    def append(text: str, out: list[Delta] | None) -> None:
-        owner.add_text(key, text, field, out)
-
-    return append
-
-
-def _arguments_appender(owner: ChoiceState, index: int) -> Apply:
-    calls = owner.by_index
-
-    def append(text: str, out: list[Delta] | None) -> None:
-        # Looked up each time: a later call may take the index over, and fragments follow it.
-        calls[index].add_arguments(text, out)
-
-    return append
+        return Hole(path, True, "owner{n}.add_content({v}, out)", owner=owner)
+    does = "owner{n}.add_text(key{n}, {v}, field{n}, out)"
+    return Hole(path, True, does, owner=owner, key=key, field=f"delta.{key}")
 
 
 def _locate(data: str, holes: list[Hole], chunk: dict[str, Any]) -> list[tuple[int, int]] | None:

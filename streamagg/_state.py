@@ -366,7 +366,10 @@ class ToolState:
     def add_arguments(self, arguments: str, out: list[Delta] | None) -> None:
         """A piece of the arguments (an empty one is no piece)."""
         if arguments:
-            self.arguments.add(arguments)
+            parts = self.arguments
+            parts.append(arguments)  # Pieces.add, inline: once a fragment
+            if len(parts) > JOIN_AT:
+                parts.compact()
             if out is not None and self.key is not None:
                 out.append(ToolCallArgumentsDelta(self.choice, self.key, arguments))
 
@@ -680,7 +683,9 @@ class ChoiceState:
         if parts is None:
             setattr(self, key, Pieces((text,)))
         else:
-            parts.add(text)
+            parts.append(text)  # Pieces.add, inline: once a chunk of reasoning
+            if len(parts) > JOIN_AT:
+                parts.compact()
         if out is not None and text:
             index = self.index
             if key == "content":

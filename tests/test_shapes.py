@@ -18,7 +18,8 @@ import streamagg
 from streamagg import StreamError, _codec
 from streamagg._fold import Aggregator
 from streamagg._ingest import StreamReader
-from streamagg._shapes import Shape, learn
+from streamagg._shapes import Shape, _maker, learn
+from streamagg._sse import Item
 
 from .helpers import NAMES, STREAMS
 
@@ -251,14 +252,21 @@ def test_the_newest_shape_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> Non
     raw = sse(*chunks)
     assert same_both_ways(raw) == 8  # the newest eight are kept
     tries = 0
-    full = Shape.fold
 
-    def counting(self: Shape, data: str, out: Any) -> bool:
-        nonlocal tries
-        tries += 1
-        return full(self, data, out)
+    def counted(data: str, chunk: dict[str, Any], state: Any, loads: Any) -> Shape | None:
+        shape = learn(data, chunk, state, loads)
+        if shape is not None:
+            full = shape.fold
 
-    monkeypatch.setattr(Shape, "fold", counting)
+            def counting(data: str, out: Any) -> bool:
+                nonlocal tries
+                tries += 1
+                return full(data, out)
+
+            shape.fold = counting
+        return shape
+
+    monkeypatch.setattr("streamagg._fold.learn", counted)
     fold(raw, shapes=True)
     assert tries < 2 * len(chunks), tries  # a call's first chunks try every shape first
 
@@ -347,3 +355,31 @@ def test_empty_or_null_logprobs_do_not_stop_the_shape() -> None:
         for chunk in chunks:
             chunk["choices"][0]["logprobs"] = logprobs
         assert same_both_ways(sse(*chunks)) == 1
+
+
+@pytest.mark.parametrize("orjson", [True, False])
+def test_the_generated_fold_reads_as_documented(orjson: bool) -> None:
+    """A shape's ``fold`` is one straight function (``Shape``'s docstring shows one): the
+    holes read in turn, then folded, with no call per hole but the reads and the appends. Its
+    text is compiled once per kind of shape: another stream of the same kind reuses it."""
+    chunks = [with_tokens(f" {i}", [token(f" {i}")], refusal=None) for i in range(8)]
+    texts: list[Item] = [json.dumps(c, separators=(",", ":")) for c in chunks]
+    _codec.use_orjson(orjson)
+    try:
+        aggregator = Aggregator()
+        aggregator.receive_events(texts, None)
+        hits = _maker.cache_info().hits
+        Aggregator().receive_events(texts, None)
+        assert _maker.cache_info().hits == hits + 1
+    finally:
+        _codec.use_orjson(True)
+    (shape,) = aggregator._shapes
+    source = shape.source
+    assert source.startswith("def make(extend1, head, head_size, loads, owner0, part0, ")
+    assert "\n    def fold(data, out):\n" in source
+    assert "v0, end = scan_string(data, head_size)" in source
+    read = "v1 = loads(data[pos:end])" if orjson else "v1, end = scan_value(data, pos)"
+    assert read in source
+    folds = "        owner0.add_content(v0, out)\n        extend1(v1)\n        return True\n"
+    assert source.endswith(folds + "    return fold\n")
+    assert "for " not in source.replace("for token in v1:", "")
