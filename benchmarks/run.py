@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--smoke", action="store_true", help="one tiny stream: does it run?")
-    parser.add_argument("--rounds", type=int, default=7, help="runs of each measure")
+    parser.add_argument("--rounds", type=int, default=11, help="runs of each measure")
     parser.add_argument("--no-peers", action="store_true", help="leave the peers out")
     parser.add_argument("--markdown", type=Path, help="write the table as markdown here")
     parser.add_argument("--plot", type=Path, help="draw the results (needs matplotlib)")
