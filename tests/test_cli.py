@@ -365,13 +365,20 @@ def test_serve_quiet_and_faults(
 
     monkeypatch.setattr(_server, "serve", fake_serve)
     monkeypatch.setattr(_server.access_log, "handlers", [])
-    assert main(["serve", str(tmp_path), "--port", "0", "--quiet", "--fault", "rechunk=1"]) == 0
-    assert served[0].faults == Faults(rechunk=1)
-    assert _server.access_log.handlers == []
-    assert main(["serve", str(tmp_path), "--port", "0"]) == 0
-    assert [type(h) for h in _server.access_log.handlers] == [logging.StreamHandler]
-    assert main(["serve", str(tmp_path), "--port", "0", "--fault", "boom=1"]) == 2
-    assert "--fault: unknown fault" in capsys.readouterr().err
+    level = _server.access_log.level
+    try:
+        args = ["serve", str(tmp_path), "--port", "0"]
+        assert main([*args, "--quiet", "--fault", "rechunk=1"]) == 0
+        assert served[0].faults == Faults(rechunk=1)
+        assert _server.access_log.handlers == []
+        assert main(args) == 0
+        assert [type(h) for h in _server.access_log.handlers] == [logging.StreamHandler]
+        assert _server.access_log.level == logging.INFO
+        assert main([*args, "--fault", "boom=1"]) == 2
+        assert "--fault: unknown fault" in capsys.readouterr().err
+    finally:
+        # The level too: servers of later tests would log every request to a closed capture.
+        _server.access_log.setLevel(level)
 
 
 def test_serve_as_a_real_process(tmp_path: Path) -> None:
