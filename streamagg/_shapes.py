@@ -42,6 +42,7 @@ it a few dozen times at most.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import pairwise
@@ -168,7 +169,8 @@ class Shape:
             names[f"size{n}"] = len(part)
         for n, hole in enumerate(holes):
             names.update({f"{name}{n}": value for name, value in hole.names.items()})
-        self.source = _source(holes, loads is not _codec.stdlib_loads, names)
+        # Interned: the shapes of every stream of a kind share one copy of the text.
+        self.source = sys.intern(_source(holes, loads is not _codec.stdlib_loads, names))
         self.fold: Callable[[str, list[Delta] | None], bool] = _maker(self.source)(**names)
 
 

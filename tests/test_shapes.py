@@ -369,11 +369,13 @@ def test_the_generated_fold_reads_as_documented(orjson: bool) -> None:
         aggregator = Aggregator()
         aggregator.receive_events(texts, None)
         hits = _maker.cache_info().hits
-        Aggregator().receive_events(texts, None)
+        another = Aggregator()
+        another.receive_events(texts, None)
         assert _maker.cache_info().hits == hits + 1
     finally:
         _codec.use_orjson(True)
     (shape,) = aggregator._shapes
+    assert another._shapes[0].source is shape.source  # one copy of the text
     source = shape.source
     assert source.startswith("def make(extend1, head, head_size, loads, owner0, part0, ")
     assert "\n    def fold(data, out):\n" in source
