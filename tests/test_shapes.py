@@ -332,12 +332,19 @@ def chunk_texts(draw: st.DrawFn) -> str:
     return json.dumps(chunk, separators=separators, ensure_ascii=draw(st.booleans()))
 
 
-@given(st.lists(chunk_texts(), min_size=1, max_size=25), st.booleans())
-def test_any_mix_of_chunks_folds_the_same_with_shapes(chunks: list[str], done: bool) -> None:
+@given(st.lists(chunk_texts(), min_size=1, max_size=25), st.booleans(), st.booleans())
+def test_any_mix_of_chunks_folds_the_same_with_shapes(
+    chunks: list[str], done: bool, orjson: bool
+) -> None:
     """Property: any mix of repeated and changing chunks (text, reasoning, tool fragments with
-    and without ids, padding, usage, extension keys, any key order and spacing, any escaping)
-    folds to the same response, deltas and errors with shapes as without."""
-    same_both_ways(sse(*chunks, done=done))
+    and without ids, padding, usage, extension keys, logprobs, any key order and spacing, any
+    escaping) folds to the same response, deltas and errors with shapes as without, with
+    either decoder (their shapes read token lists differently)."""
+    _codec.use_orjson(orjson)
+    try:
+        same_both_ways(sse(*chunks, done=done))
+    finally:
+        _codec.use_orjson(True)
 
 
 def test_generated_streams() -> None:
