@@ -281,32 +281,28 @@ def replay_run(stream: Stream, orjson_on: bool) -> Callable[[], Any]:
     return run
 
 
-def measure(stream: Stream, rounds: int, fast: bool) -> dict[str, float]:
-    """The us/chunk of the floors, streamagg both ways and stream()."""
-    datas = stream.payloads
-    loads = json.loads
+def floor_run(loads: Callable[[str], Any], datas: list[str]) -> Callable[[], None]:
+    """A floor: ``loads`` over the payloads, the results thrown away."""
 
-    def json_floor() -> None:
+    def run() -> None:
         for d in datas:
             loads(d)
 
-    columns: dict[str, Callable[[], Any]] = {"json": json_floor}
+    return run
+
+
+def measure(stream: Stream, rounds: int, fast: bool) -> dict[str, float]:
+    """The us/chunk of the floors, streamagg both ways and stream()."""
+    columns: dict[str, Callable[[], Any]] = {"json": floor_run(json.loads, stream.payloads)}
     if fast:
         import orjson
 
-        oloads = orjson.loads
-
-        def orjson_floor() -> None:
-            for d in datas:
-                oloads(d)
-
-        columns["orjson"] = orjson_floor
+        columns["orjson"] = floor_run(orjson.loads, stream.payloads)
     columns["streamagg"] = replay_run(stream, False)
     if fast:
         columns["+orjson"] = replay_run(stream, True)
     columns["stream()"] = stream_run(stream)
     best = best_interleaved(columns, rounds)
-    _codec.use_orjson(True)
     n = max(1, stream.chunks)
     return {name: t / n * 1e6 for name, t in best.items()}
 
@@ -320,14 +316,10 @@ def kept_floor(stream: Stream, rounds: int) -> tuple[float, float]:
 
     loads, datas = orjson.loads, stream.payloads
 
-    def floor() -> None:
-        for d in datas:
-            loads(d)
-
     def kept() -> list[Any]:
         return [loads(d) for d in datas]
 
-    best = best_interleaved({"floor": floor, "kept": kept}, rounds)
+    best = best_interleaved({"floor": floor_run(loads, datas), "kept": kept}, rounds)
     n = max(1, stream.chunks)
     return best["floor"] / n * 1e6, best["kept"] / n * 1e6
 

@@ -78,9 +78,8 @@ def use_orjson(enabled: bool) -> bool:
     """Make folds created from now on decode with orjson (when installed) or with the standard
     library. Returns whether orjson is now in use."""
     global loads  # noqa: PLW0603 - the one switch, read when a fold is made
-    fast = enabled and _orjson_loads is not None
-    loads = _orjson_loads if _orjson_loads is not None and fast else stdlib_loads
-    return fast
+    loads = _orjson_loads if enabled and _orjson_loads is not None else stdlib_loads
+    return loads is not stdlib_loads
 
 
 use_orjson(os.environ.get("STREAMAGG_ORJSON", "1") != "0")

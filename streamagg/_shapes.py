@@ -139,7 +139,7 @@ class Shape:
     set again on a match when another chunk changed them since (an identity test each): to
     the values the learned chunk had, when not empty."""
 
-    __slots__ = ("fold", "head", "source", "tail")
+    __slots__ = ("fold", "source")
 
     def __init__(
         self,
@@ -149,13 +149,11 @@ class Shape:
         state: ResponseState,
         chunk: dict[str, Any],
     ) -> None:
-        self.head = parts[0]
-        self.tail = parts[-1]
         names: dict[str, Any] = {
-            "head": self.head,
-            "head_size": len(self.head),
-            "tail": self.tail,
-            "tail_size": len(self.tail),
+            "head": parts[0],
+            "head_size": len(parts[0]),
+            "tail": parts[-1],
+            "tail_size": len(parts[-1]),
             "scan_string": scan_string,
             "scan_value": scan_value,
             "loads": loads,

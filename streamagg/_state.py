@@ -418,18 +418,14 @@ class LogprobsState:
             if v is None:
                 continue
             if k == "content" or k == "refusal":  # noqa: PLR1714 - the hot comparison first
-                self.add_tokens(k, _tokens(v, k))
+                # A token list, once made, is only extended: shapes extend it directly.
+                tokens, kept = _tokens(v, k), getattr(self, k)
+                if kept is None:
+                    setattr(self, k, list(tokens))
+                else:
+                    kept.extend(tokens)
             else:
                 self.extra[k] = rules.merge(self.extra.get(k), v, k)
-
-    def add_tokens(self, key: str, tokens: list[Any]) -> None:
-        """Extend the token list ``key`` (``content`` or ``refusal``; None before the first)
-        with tokens already checked to be objects."""
-        kept = getattr(self, key)
-        if kept is None:
-            setattr(self, key, list(tokens))
-        else:
-            kept.extend(tokens)
 
     def build(self) -> Logprobs | None:
         if self.content is None and self.refusal is None and not self.extra:
