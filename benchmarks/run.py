@@ -35,10 +35,15 @@ Targets (from the performance issue), checked on the generated streams:
   (making the fold, building and converting the final object: some 40-90 us here), and the
   table shows it;
 * per-chunk cost at 50,000 chunks within 1.2x of the cost at 2,000 (text, logprobs, one long
-  tool call's arguments);
+  tool call's arguments; the lengths of a kind measured interleaved);
 * replaying a 50,000-chunk recording from a file: peak traced memory at most 3x the size of the
   final ``to_dict()`` JSON;
-* ``stream()`` at most 15% over ``replay()`` of the same bytes, on 20,000 chunks.
+* ``stream()`` at most 15% over ``replay()`` of the same bytes, on 20,000 chunks; beside it, the
+  same fold with every typed delta made and iterated but no httpx (``deltas_run``), which
+  tells the deltas' cost from the app wrapper's.
+
+``python benchmarks/breakdown.py [KIND [N]]`` splits one generated stream's time into stages
+(the event-stream cutting, the fold, the deltas, the wrapper).
 """
 
 from __future__ import annotations
@@ -55,10 +60,10 @@ import tempfile
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -89,6 +94,7 @@ PEER_TIMEOUT = 120  # seconds for one peer run; past it the peer shows "timeout"
 SLOW_RUN = 10  # seconds: a peer run this slow is not repeated
 SCALING_SIZES = (2_000, 10_000, 50_000)
 READ_SIZE = 64 * 1024
+K = TypeVar("K")
 
 
 class Stream:
@@ -169,13 +175,32 @@ def stream_run(stream: Stream) -> Callable[[], Any]:
     return run
 
 
+def deltas_run(stream: Stream) -> Callable[[], Any]:
+    """The chat fold of the stream's bytes in ``stream()``'s reads, every typed delta made and
+    iterated, then ``to_dict`` of the response: what ``stream()`` does, without httpx and the
+    app wrapper (a reference for the ``stream()`` target: the deltas' own cost)."""
+
+    def run() -> Any:
+        reader = streamagg.StreamReader(streamagg.Aggregator())
+        out: list[Any] = []
+        raw = stream.raw
+        for i in range(0, len(raw), READ_SIZE):
+            reader.receive_data(raw[i : i + READ_SIZE], out)
+            for _ in out:
+                pass
+            out.clear()
+        return streamagg.to_dict(reader.receive_eof())
+
+    return run
+
+
 def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def best_interleaved(columns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+def best_interleaved(columns: Mapping[K, Callable[[], Any]], rounds: int) -> dict[K, float]:
     """The best time of each column, the columns run in turn ``rounds`` times; each run
     repeats the call until it takes 20 ms (so that small streams are measured too)."""
     numbers = {}
@@ -334,15 +359,17 @@ def cell(value: str | float | None, width: int = 10) -> str:
 
 
 def scaling(fast: bool, rounds: int, peers: dict[str, peer_kit.Peer | str]) -> dict[str, Any]:
-    """us/chunk against stream length: streamagg for each kind, each peer on text."""
+    """us/chunk against stream length: streamagg for each kind (its lengths measured in turn,
+    interleaved, so that the ratio of two lengths is taken in the same stretch of time), each
+    peer on text."""
     curves: dict[str, dict[int, float]] = {}
     for kind, make in streams.SCALING.items():
-        for n in SCALING_SIZES:
-            s = Stream(f"{kind} {n}", make(n), "chat", True)
-            times = measure(s, max(2, rounds // 2), fast)
-            key = "+orjson" if fast else "streamagg"
-            curves.setdefault(f"streamagg {kind}", {})[n] = times[key]
-            if kind == "text":
+        sized = {n: Stream(f"{kind} {n}", make(n), "chat", True) for n in SCALING_SIZES}
+        runs = {n: replay_run(s, fast) for n, s in sized.items()}
+        best = best_interleaved(runs, rounds)
+        curves[f"streamagg {kind}"] = {n: best[n] / sized[n].chunks * 1e6 for n in sized}
+        if kind == "text":
+            for n, s in sized.items():
                 for name, peer in peers.items():
                     if isinstance(peer, str):
                         continue
@@ -485,14 +512,17 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
             )
         )
         s = Stream("text 20k", streams.stream(streams.text(20_000)), "chat", True)
-        t = measure(s, rounds, fast)
+        runs = {ours: replay_run(s, fast), "deltas": deltas_run(s), "stream()": stream_run(s)}
+        t = {k: v / s.chunks * 1e6 for k, v in best_interleaved(runs, rounds).items()}
         over = t["stream()"] / t[ours]
+        detail = f"{t['stream()']:.2f} vs {t[ours]:.2f} us/chunk ({over:.2f}x)"
+        detail += (
+            f"; the same deltas folded without httpx: {t['deltas']:.2f}"
+            f" ({t['deltas'] / t[ours]:.2f}x replay(); the wrapper adds"
+            f" {t['stream()'] / t['deltas']:.2f}x)"
+        )
         results.append(
-            (
-                f"stream() <= {STREAM_TARGET}x replay() on 20k chunks",
-                over <= STREAM_TARGET,
-                f"{t['stream()']:.2f} vs {t[ours]:.2f} us/chunk ({over:.2f}x)",
-            )
+            (f"stream() <= {STREAM_TARGET}x replay() on 20k chunks", over <= STREAM_TARGET, detail)
         )
 
     print("\ntargets")
