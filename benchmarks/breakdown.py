@@ -1,0 +1,95 @@
+"""Where a chat stream's time goes, stage by stage: ``python benchmarks/breakdown.py [KIND [N]]``.
+
+KIND is one of the generated streams of ``streams.py`` (``text``, ``tool_calls``, ``choices``,
+``logprobs``, ``reasoning``; default ``logprobs``), N its chunks (default 1,000).
+Each stage is measured as ``run.py`` measures (the best of interleaved runs), in us per chunk
+and as a multiple of the orjson floor (of the json floor without orjson):
+
+* ``floor``: the parse alone, each payload decoded and thrown away;
+* ``sse``: cutting the stream's 64 KiB reads into events, nothing else;
+* ``fold``: the chat fold of the events already cut, then ``to_dict`` of its response;
+* ``replay``: ``to_dict(replay(raw))``, the two together (what ``run.py`` reports);
+* ``deltas``: the same, with every typed delta made and iterated (no httpx);
+* ``stream()``: ``stream()`` over an in-process transport (``run.py``'s column).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run
+import streams
+
+import streamagg
+from streamagg import _codec
+from streamagg._sse import SSEDecoder
+
+KINDS = {
+    "text": streams.text,
+    "tool_calls": streams.tool_calls,
+    "choices": streams.choices,
+    "logprobs": streams.logprobs,
+    "reasoning": streams.reasoning,
+}
+
+
+def stages(stream: run.Stream, fast: bool) -> dict[str, Any]:
+    """The stages' runs, in the order they are printed."""
+    raw = stream.raw
+
+    def sse() -> None:
+        decoder = SSEDecoder()
+        for i in range(0, len(raw), run.READ_SIZE):
+            decoder.feed_data(raw[i : i + run.READ_SIZE])
+
+    events = [e for e in SSEDecoder().feed_data(raw) if e.__class__ is str]
+
+    def fold() -> Any:
+        aggregator = streamagg.Aggregator()
+        aggregator.receive_events(events, None)
+        return streamagg.to_dict(aggregator.result())
+
+    if fast:
+        import orjson
+
+        loads = orjson.loads
+    else:
+        loads = json.loads
+    return {
+        "floor": run.floor_run(loads, stream.payloads),
+        "sse": sse,
+        "fold": fold,
+        "replay": run.replay_run(stream, fast),
+        "deltas": run.deltas_run(stream),
+        "stream()": run.stream_run(stream),
+    }
+
+
+def main(argv: list[str]) -> int:
+    kind = argv[0] if argv else "logprobs"
+    size = int(argv[1]) if len(argv) > 1 else 1000
+    if kind not in KINDS:
+        print(f"no generated stream {kind!r}; one of {', '.join(KINDS)}", file=sys.stderr)
+        return 2
+    stream = run.Stream(f"{kind} {size}", streams.stream(KINDS[kind](size)), "chat", True)
+    fast = _codec.orjson_available
+    _codec.use_orjson(fast)
+    gc.collect()
+    gc.freeze()
+    best = run.best_interleaved(stages(stream, fast), 21)
+    floor = best["floor"]
+    parser = "orjson" if fast else "json"
+    print(f"{stream.name}: {stream.chunks} chunks, {parser}; us per chunk, x the {parser} floor")
+    for name, seconds in best.items():
+        print(f"  {name:<10}{seconds / stream.chunks * 1e6:8.2f}{seconds / floor:8.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
