@@ -9,6 +9,9 @@ and as a multiple of the orjson floor (of the json floor without orjson):
 * ``sse``: cutting the stream's 64 KiB reads into events, nothing else;
 * ``fold``: the chat fold of the events already cut, then ``to_dict`` of its response;
 * ``replay``: ``to_dict(replay(raw))``, the two together (what ``run.py`` reports);
+* ``no gc``: the same with the garbage collector off, which tells what collecting the objects
+  the response keeps costs (CPython's full collections walk all of them: compare a long
+  stream with a short one);
 * ``deltas``: the same, with every typed delta made and iterated (no httpx);
 * ``stream()``: ``stream()`` over an in-process transport (``run.py``'s column).
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ import streams
 
 import streamagg
 from streamagg import _codec
-from streamagg._sse import SSEDecoder
+from streamagg._sse import Item, SSEDecoder
 
 KINDS = {
     "text": streams.text,
@@ -48,27 +52,40 @@ def stages(stream: run.Stream, fast: bool) -> dict[str, Any]:
         for i in range(0, len(raw), run.READ_SIZE):
             decoder.feed_data(raw[i : i + run.READ_SIZE])
 
-    events = [e for e in SSEDecoder().feed_data(raw) if e.__class__ is str]
+    events: list[Item] = [e for e in SSEDecoder().feed_data(raw) if isinstance(e, str)]
 
     def fold() -> Any:
         aggregator = streamagg.Aggregator()
         aggregator.receive_events(events, None)
         return streamagg.to_dict(aggregator.result())
 
+    loads: Callable[[str], Any] = json.loads
     if fast:
         import orjson
 
         loads = orjson.loads
-    else:
-        loads = json.loads
     return {
         "floor": run.floor_run(loads, stream.payloads),
         "sse": sse,
         "fold": fold,
         "replay": run.replay_run(stream, fast),
+        "no gc": without_gc(run.replay_run(stream, fast)),
         "deltas": run.deltas_run(stream),
         "stream()": run.stream_run(stream),
     }
+
+
+def without_gc(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run with the garbage collector off."""
+
+    def run() -> Any:
+        gc.disable()
+        try:
+            return fn()
+        finally:
+            gc.enable()
+
+    return run
 
 
 def main(argv: list[str]) -> int:
