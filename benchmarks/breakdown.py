@@ -18,6 +18,7 @@ and as a multiple of the orjson floor (of the json floor without orjson):
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import sys
@@ -78,22 +79,22 @@ def stages(stream: run.Stream, fast: bool) -> dict[str, Any]:
 def without_gc(fn: Callable[[], Any]) -> Callable[[], Any]:
     """``fn`` run with the garbage collector off."""
 
-    def run() -> Any:
+    def collector_off() -> Any:
         gc.disable()
         try:
             return fn()
         finally:
             gc.enable()
 
-    return run
+    return collector_off
 
 
-def main(argv: list[str]) -> int:
-    kind = argv[0] if argv else "logprobs"
-    size = int(argv[1]) if len(argv) > 1 else 1000
-    if kind not in KINDS:
-        print(f"no generated stream {kind!r}; one of {', '.join(KINDS)}", file=sys.stderr)
-        return 2
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", nargs="?", default="logprobs", choices=KINDS)
+    parser.add_argument("chunks", nargs="?", type=int, default=1000)
+    args = parser.parse_args(argv)
+    kind, size = args.kind, args.chunks
     stream = run.Stream(f"{kind} {size}", streams.stream(KINDS[kind](size)), "chat", True)
     fast = _codec.orjson_available
     _codec.use_orjson(fast)
@@ -101,12 +102,12 @@ def main(argv: list[str]) -> int:
     gc.freeze()
     best = run.best_interleaved(stages(stream, fast), 21)
     floor = best["floor"]
-    parser = "orjson" if fast else "json"
-    print(f"{stream.name}: {stream.chunks} chunks, {parser}; us per chunk, x the {parser} floor")
+    decoder = "orjson" if fast else "json"
+    print(f"{stream.name}: {stream.chunks} chunks, {decoder}; us per chunk, x the {decoder} floor")
     for name, seconds in best.items():
         print(f"  {name:<10}{seconds / stream.chunks * 1e6:8.2f}{seconds / floor:8.2f}x")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
