@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,20 @@ def test_record_output_rules(
 # -- serve -----------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _access_log_restored() -> Iterator[None]:
+    """``serve`` without ``--quiet`` gives the access log a handler on the stderr of its time
+    (here a test's capture, closed afterwards) and the level INFO: both are put back after
+    each test, or the servers of later tests would log every request into a closed stream."""
+    from streamagg import _server
+
+    log = _server.access_log
+    handlers, level = list(log.handlers), log.level
+    yield
+    log.handlers[:] = handlers
+    log.setLevel(level)
+
+
 def test_serve_usage_errors(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -364,21 +379,16 @@ def test_serve_quiet_and_faults(
         sock.close()  # type: ignore[attr-defined]
 
     monkeypatch.setattr(_server, "serve", fake_serve)
-    monkeypatch.setattr(_server.access_log, "handlers", [])
-    level = _server.access_log.level
-    try:
-        args = ["serve", str(tmp_path), "--port", "0"]
-        assert main([*args, "--quiet", "--fault", "rechunk=1"]) == 0
-        assert served[0].faults == Faults(rechunk=1)
-        assert _server.access_log.handlers == []
-        assert main(args) == 0
-        assert [type(h) for h in _server.access_log.handlers] == [logging.StreamHandler]
-        assert _server.access_log.level == logging.INFO
-        assert main([*args, "--fault", "boom=1"]) == 2
-        assert "--fault: unknown fault" in capsys.readouterr().err
-    finally:
-        # The level too: servers of later tests would log every request to a closed capture.
-        _server.access_log.setLevel(level)
+    _server.access_log.handlers.clear()  # put back by _access_log_restored
+    args = ["serve", str(tmp_path), "--port", "0"]
+    assert main([*args, "--quiet", "--fault", "rechunk=1"]) == 0
+    assert served[0].faults == Faults(rechunk=1)
+    assert _server.access_log.handlers == []
+    assert main(args) == 0
+    assert [type(h) for h in _server.access_log.handlers] == [logging.StreamHandler]
+    assert _server.access_log.level == logging.INFO
+    assert main([*args, "--fault", "boom=1"]) == 2
+    assert "--fault: unknown fault" in capsys.readouterr().err
 
 
 def test_serve_as_a_real_process(tmp_path: Path) -> None:
