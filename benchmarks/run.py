@@ -370,10 +370,10 @@ def scaling(fast: bool, rounds: int, peers: dict[str, peer_kit.Peer | str]) -> d
         curves[f"streamagg {kind}"] = {n: best[n] / sized[n].chunks * 1e6 for n in sized}
         if kind == "text":
             for n, s in sized.items():
+                want = peer_kit.view_of_dict(fold(s))
                 for name, peer in peers.items():
                     if isinstance(peer, str):
                         continue
-                    want = peer_kit.view_of_dict(fold(s))
                     result, _ = run_peer(peer, s, 1, want, None)
                     if isinstance(result, float):
                         curves.setdefault(f"{name} text", {})[n] = abs(result)

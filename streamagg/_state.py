@@ -669,10 +669,9 @@ class ChoiceState:
             out.append(ContentDelta(self.index, text))
 
     def add_text(self, key: str, text: Any, field: str, out: list[Delta] | None) -> None:
-        """Extend the text field ``key`` (None until a string arrives) and report the delta.
-
-        ``content`` takes this path only from content parts; a plain content string is handled
-        inline in ``fold_delta``, the hottest path of all."""
+        """Extend the text field ``key`` (``refusal``, ``reasoning_content`` or ``reasoning``;
+        None until a string arrives) and report the delta. Content strings take
+        ``add_content``."""
         if text.__class__ is not str:
             raise InvalidChunk(field, "a string", text)
         parts = getattr(self, key)
@@ -683,13 +682,10 @@ class ChoiceState:
             if len(parts) > JOIN_AT:
                 parts.compact()
         if out is not None and text:
-            index = self.index
-            if key == "content":
-                out.append(ContentDelta(index, text))
-            elif key == "refusal":
-                out.append(RefusalDelta(index, text))
+            if key == "refusal":
+                out.append(RefusalDelta(self.index, text))
             else:
-                out.append(ReasoningDelta(index, text, key))
+                out.append(ReasoningDelta(self.index, text, key))
 
     def fold_parts(self, parts: list[Any], out: list[Delta] | None) -> None:
         """Content sent as typed parts (Mistral): ``text`` parts extend content, the ``text``
@@ -700,7 +696,7 @@ class ChoiceState:
             part = _mapping(entry, "delta.content[]")
             kind = part.get("type")
             if kind == "text" and part.get("text").__class__ is str:
-                self.add_text("content", part["text"], "delta.content[].text", out)
+                self.add_content(part["text"], out)
             elif kind == "thinking":
                 thinking: Any = part.get("thinking")
                 if thinking is None:
