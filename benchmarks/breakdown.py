@@ -32,8 +32,8 @@ import run
 import streams
 
 import streamagg
-from streamagg import _codec
-from streamagg._sse import Item, SSEDecoder
+from streamagg._core import codec as _codec
+from streamagg._core.sse import Item, SSEDecoder
 
 KINDS = {
     "text": streams.text,

@@ -73,7 +73,8 @@ import peers as peer_kit
 import streams
 
 import streamagg
-from streamagg import StreamError, _codec, anthropic, completions, gemini, ollama, responses
+from streamagg import StreamError, anthropic, completions, gemini, ollama, responses
+from streamagg._core import codec as _codec
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "streams"
 DIALECTS: dict[str, Any] = {

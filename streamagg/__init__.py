@@ -5,14 +5,38 @@ The other dialects have their own modules: ``streamagg.responses`` (the OpenAI R
 (Ollama's native NDJSON) and ``streamagg.completions`` (legacy text completions).
 
 The core (models, converter, SSE decoder, fold, replay) imports without httpx; the app layer
-(``stream``, ``chat``, ``HTTPStatusError`` and their twins) is imported on first use.
+(``stream``, ``chat``, ``relay``, ``HTTPStatusError`` and their twins) is imported on first use.
+The layout and its layers: the README's Architecture section.
 """
 
 import typing as _typing
 
-from ._convert import from_dict, to_dict
-from ._detect import detect_dialect
-from ._errors import (
+from ._app.timing import DEFAULT_IDLE_TIMEOUT, Timings
+from ._chat.api import afold, fold, from_dict, replay
+from ._chat.events import (
+    ContentDelta,
+    Delta,
+    FinishDelta,
+    ReasoningDelta,
+    RefusalDelta,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    UsageDelta,
+)
+from ._chat.fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator
+from ._chat.models import (
+    Audio,
+    ChatCompletionResponse,
+    Choice,
+    FunctionCall,
+    Logprobs,
+    Message,
+    ToolCall,
+    Usage,
+)
+from ._chat.request import to_request_message
+from ._core.convert import to_dict
+from ._core.errors import (
     ContentTypeError,
     IncompleteStreamError,
     LimitExceededError,
@@ -23,55 +47,34 @@ from ._errors import (
     StreamStalledError,
     UpstreamError,
 )
-from ._fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS, Aggregator, afold, fold
-from ._ingest import Fold, StreamReader
-from ._limits import DEFAULT_LIMITS, Limits
-from ._models import (
-    Audio,
-    ChatCompletionResponse,
-    Choice,
-    ContentDelta,
-    Delta,
-    FinishDelta,
-    FoldReport,
-    FunctionCall,
-    Logprobs,
-    Message,
-    ReasoningDelta,
-    RefusalDelta,
-    Skipped,
-    ToolCall,
-    ToolCallArgumentsDelta,
-    ToolCallStart,
-    Usage,
-    UsageDelta,
-)
-from ._partial import PartialJSON
-from ._replay import replay
-from ._request import to_request_message
-from ._sse import SSEDecoder, parse_sse
-from ._timing import DEFAULT_IDLE_TIMEOUT, Timings
+from ._core.fold import Fold
+from ._core.limits import DEFAULT_LIMITS, Limits
+from ._core.partial import PartialJSON
+from ._core.reader import StreamReader
+from ._core.report import FoldReport, Skipped
+from ._core.sse import SSEDecoder, parse_sse
+from ._registry.detect import detect_dialect
 
 if _typing.TYPE_CHECKING:
-    from ._app import AsyncChatStream, ChatStream, achat, astream, chat, stream
-    from ._http import HTTPStatusError
-    from ._relay import AsyncRelay, Relay, arelay, relay
+    from ._app.chat import AsyncChatStream, ChatStream, achat, astream, chat, stream
+    from ._app.http import HTTPStatusError
+    from ._app.relay import AsyncRelay, Relay, arelay, relay
 
 __version__ = "0.1.0"
 
 # The app layer, by the module that defines each name: loaded on first use (PEP 562).
 _LAZY = {
-    "AsyncChatStream": "_app",
-    "ChatStream": "_app",
-    "achat": "_app",
-    "astream": "_app",
-    "chat": "_app",
-    "stream": "_app",
-    "HTTPStatusError": "_http",
-    "AsyncRelay": "_relay",
-    "Relay": "_relay",
-    "arelay": "_relay",
-    "relay": "_relay",
+    "AsyncChatStream": "_app.chat",
+    "ChatStream": "_app.chat",
+    "achat": "_app.chat",
+    "astream": "_app.chat",
+    "chat": "_app.chat",
+    "stream": "_app.chat",
+    "HTTPStatusError": "_app.http",
+    "AsyncRelay": "_app.relay",
+    "Relay": "_app.relay",
+    "arelay": "_app.relay",
+    "relay": "_app.relay",
 }
 
 

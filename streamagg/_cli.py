@@ -20,18 +20,20 @@ from typing import Any
 
 import httpx
 
-from . import __version__, _server
-from ._app import chat
-from ._convert import to_dict
-from ._detect import detect_dialect, make_fold, output_text, replay_any
-from ._errors import StreamError
-from ._faults import Faults
-from ._http import HTTPStatusError
-from ._ingest import StreamReader
-from ._models import is_output_text
-from ._recording import RecordingTransport, paced, timed_segments
-from ._replay import Source
-from ._timing import Clock, Timings, completion_tokens
+from . import __version__
+from ._app.chat import chat
+from ._app.http import HTTPStatusError
+from ._app.timing import Clock, Timings, completion_tokens
+from ._core.convert import to_dict
+from ._core.errors import StreamError
+from ._core.reader import StreamReader
+from ._core.report import is_output_text
+from ._core.source import Source
+from ._registry import DIALECTS
+from ._registry.detect import detect_dialect, output_text, replay_any
+from .testing import _server
+from .testing._faults import Faults
+from .testing._recording import RecordingTransport, paced, timed_segments
 
 __all__ = ["main"]
 
@@ -165,7 +167,7 @@ def _print_text(source: Source) -> None:
 
 def _replay_text(data: bytes) -> None:
     """Print the output text at the recording's recorded pace (its timing lines)."""
-    reader = StreamReader(make_fold(detect_dialect(data)))
+    reader = StreamReader(DIALECTS[detect_dialect(data)].new_fold())
     printer = _TextPrinter()
     try:
         for wait, piece in paced(timed_segments(data), timing=True):
@@ -186,7 +188,7 @@ def _recorded_timings(data: bytes) -> Timings:
     segments = timed_segments(data)
     if all(at is None for at, _ in segments):
         raise _UsageError("the recording has no timing lines (streamagg record writes them)")
-    fold = make_fold(detect_dialect(data))
+    fold = DIALECTS[detect_dialect(data)].new_fold()
     reader = StreamReader(fold)
     clock = Clock()
     clock.started(0.0)

@@ -21,7 +21,7 @@ settings.register_profile("streamagg", deadline=None)
 settings.load_profile("streamagg")
 
 # The package's own pytest plugin (its entry point is switched off in pyproject.toml, see there).
-pytest_plugins = ["streamagg._pytest_plugin"]
+pytest_plugins = ["streamagg.testing._pytest_plugin"]
 
 
 @pytest.fixture

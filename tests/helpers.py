@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 import streamagg
+from streamagg._core import codec
 
 #: The recorded streams (see ``streams/SOURCES.md``): ``<name>.sse`` with the expected outcome
 #: in ``<name>.streamagg.json``.
@@ -86,7 +87,7 @@ class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
 def start_server(app: Any) -> tuple[str, Any, threading.Thread]:
     """``streamagg serve``'s app on uvicorn in a thread, on a free loopback port: its base URL
     (``.../v1``), the server (set ``should_exit`` to stop it) and the thread."""
-    from streamagg._server import bind, make_server
+    from streamagg.testing._server import bind, make_server
 
     sock = bind("127.0.0.1", 0)
     server = make_server(app)
@@ -108,3 +109,15 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def using_orjson(enabled: bool) -> Iterator[None]:
+    """Folds made inside decode with orjson (when installed) or the standard library; the
+    decoder in force before is put back after, whatever it was."""
+    before = codec.loads
+    codec.use_orjson(enabled)
+    try:
+        yield
+    finally:
+        codec.loads = before

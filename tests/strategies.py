@@ -22,8 +22,9 @@ from streamagg import (
     ToolCall,
     Usage,
 )
-from streamagg._models import STREAMING_ONLY_KEYS, known_fields
-from streamagg._state import DEFAULT_PADDING_KEYS
+from streamagg._chat.models import STREAMING_ONLY_KEYS
+from streamagg._chat.rules import DEFAULT_PADDING_KEYS
+from streamagg._core.report import known_fields
 
 text = st.text(max_size=30)
 name = st.text(min_size=1, max_size=8)

@@ -1,4 +1,4 @@
-"""The Anthropic Messages fold: each rule of ``streamagg._anthropic_fold``, named after it."""
+"""The Anthropic Messages fold: each rule of ``streamagg.anthropic._fold``, named after it."""
 
 from __future__ import annotations
 

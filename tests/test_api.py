@@ -33,7 +33,7 @@ def test_the_core_imports_without_httpx() -> None:
     code = (
         "import sys\n"
         "sys.modules['httpx'] = None\n"  # any import of httpx now fails
-        "import streamagg, streamagg._fold, streamagg._sse, streamagg._convert\n"
+        "import streamagg, streamagg._chat.fold, streamagg._core.sse, streamagg._core.convert\n"
         'r = streamagg.replay(b\'data: {"choices": [{"finish_reason": "stop"}]}\\n\\n\')\n'
         "assert streamagg.to_dict(r)['choices'][0]['finish_reason'] == 'stop'\n"
         "try:\n"
@@ -50,8 +50,8 @@ def test_the_core_imports_without_httpx() -> None:
 
 def test_app_names_load_on_first_use() -> None:
     """The lazily loaded names are the real objects, and ``dir()`` lists them."""
-    from streamagg._app import chat
-    from streamagg._http import HTTPStatusError
+    from streamagg._app.chat import chat
+    from streamagg._app.http import HTTPStatusError
 
     assert streamagg.chat is chat
     assert streamagg.HTTPStatusError is HTTPStatusError

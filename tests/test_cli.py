@@ -213,7 +213,7 @@ def test_record_then_replay_identically(
     assert main(["record", url, "--data", data, "-o", str(out), "-H", "X-Test: 1"]) == 0
     assert "recorded" in capsys.readouterr().out
     from streamagg import replay
-    from streamagg._recording import timed_segments
+    from streamagg.testing._recording import timed_segments
 
     original = (STREAMS / "openai-python__n3-choices.sse").read_bytes()
     assert b"".join(p for _, p in timed_segments(out.read_bytes())) == original
@@ -309,7 +309,7 @@ def _access_log_restored() -> Iterator[None]:
     """``serve`` without ``--quiet`` gives the access log a handler on the stderr of its time
     (here a test's capture, closed afterwards) and the level INFO: both are put back after
     each test, or the servers of later tests would log every request into a closed stream."""
-    from streamagg import _server
+    from streamagg.testing import _server
 
     log = _server.access_log
     handlers, level = list(log.handlers), log.level
@@ -345,7 +345,7 @@ def test_serve_prints_the_url_and_serves(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """``--port 0`` picks a free port and prints the URL; the app gets the folder and timing."""
-    from streamagg import _server
+    from streamagg.testing import _server
 
     (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
     served: list[tuple[_server.ReplayApp, int]] = []
@@ -368,8 +368,7 @@ def test_serve_quiet_and_faults(
     adds no access-log handler."""
     import logging
 
-    from streamagg import _server
-    from streamagg.testing import Faults
+    from streamagg.testing import Faults, _server
 
     (tmp_path / "a.sse").write_bytes(PLAIN.read_bytes())
     served: list[_server.ReplayApp] = []

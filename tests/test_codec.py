@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 import streamagg
-from streamagg import StreamError, _codec
-from streamagg._fold import Aggregator
-from streamagg._ingest import StreamReader
+from streamagg import StreamError
+from streamagg._chat.fold import Aggregator
+from streamagg._core import codec as _codec
+from streamagg._core.reader import StreamReader
 
 from .dialects import MODULES, RECORDINGS, path
-from .helpers import NAMES, STREAMS
+from .helpers import NAMES, STREAMS, using_orjson
 
 pytest.importorskip("orjson")  # in the test group: CI always runs this module
 
@@ -28,8 +29,10 @@ SOURCES += [(path(d, n), d) for d, n in RECORDINGS]
 
 @pytest.fixture
 def restore_decoder() -> Iterator[None]:
+    """The decoder in force before the test, put back after it."""
+    before = _codec.loads
     yield
-    _codec.use_orjson(True)
+    _codec.loads = before
 
 
 def fold(raw: bytes, dialect: str, orjson: bool, size: int) -> tuple[Any, list[Any]]:
@@ -103,16 +106,15 @@ def test_errors_are_the_standard_librarys() -> None:
 
 def test_integers_past_64_bits_are_floats_with_orjson() -> None:
     """The one documented difference: orjson reads an integer past 64 bits as a float."""
-    assert _codec.use_orjson(True)
-    assert _codec.loads("18446744073709551616") == float(2**64)
-    _codec.use_orjson(False)
-    assert _codec.loads("18446744073709551616") == 2**64
-    _codec.use_orjson(True)
+    with using_orjson(True):
+        assert _codec.loads("18446744073709551616") == float(2**64)
+    with using_orjson(False):
+        assert _codec.loads("18446744073709551616") == 2**64
 
 
 def test_the_environment_turns_orjson_off() -> None:
     """``STREAMAGG_ORJSON=0`` makes the standard library the decoder."""
-    code = "from streamagg import _codec; print(_codec.loads.__name__)"
+    code = "from streamagg._core import codec; print(codec.loads.__name__)"
     for setting, want in (("0", "stdlib_loads"), ("1", "loads")):
         env = {**os.environ, "STREAMAGG_ORJSON": setting}
         run = [sys.executable, "-c", code]

@@ -1,4 +1,4 @@
-"""The legacy completions fold: each rule of ``streamagg._completions_fold``, named after it."""
+"""The legacy completions fold: each rule of ``streamagg.completions._fold``, named after it."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from streamagg import (
     from_dict,
     to_dict,
 )
-from streamagg._convert import make_converter
+from streamagg._core.convert import make_converter
 
 from .strategies import any_responses
 

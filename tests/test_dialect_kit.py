@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 import streamagg
 from streamagg import anthropic, completions, gemini, ollama, responses
 from streamagg._cli import main
-from streamagg._detect import Detector, detect_dialect
-from streamagg._server import RECORDING_HEADER, ReplayApp
+from streamagg._registry.detect import Detector, detect_dialect
 from streamagg.testing import ReplayTransport, StreamCassette, synthesize
+from streamagg.testing._server import RECORDING_HEADER, ReplayApp
 
 from .dialects import MODULES, RECORDINGS, path
 from .helpers import STREAMS, serving

@@ -1,4 +1,4 @@
-"""What every typed-event dialect's fold shares (``streamagg._eventfold``): keep-alives and
+"""What every typed-event dialect's fold shares (``streamagg._core.fold``): keep-alives and
 comments sent as data, ``[DONE]``, data that is not a JSON object, nesting limits, SDK objects,
 SSE events, bodies, and input after the end. Each behaviour is checked on every such dialect."""
 

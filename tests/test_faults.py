@@ -1,4 +1,4 @@
-"""Fault injection (``streamagg._faults``): the plan of a faulty replay, the spec string, and the
+"""Fault injection (``streamagg.testing._faults``): the plan of a faulty replay, the spec string, and the
 failures an app sees through ``ReplayTransport`` and ``serve``."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg._faults import CUT, FAULT_HEADER, Faults, plan
-from streamagg._recording import timed_segments
-from streamagg._server import ReplayApp
 from streamagg.testing import ReplayTransport, synthesize
+from streamagg.testing._faults import CUT, FAULT_HEADER, Faults, plan
+from streamagg.testing._recording import timed_segments
+from streamagg.testing._server import ReplayApp
 
 from .helpers import PAYLOAD, STREAMS, serving
 

@@ -807,7 +807,7 @@ def test_malformed_chunk_error_impossible_types(bad: dict[str, Any], field: str)
 def test_a_bug_of_ours_is_not_reported_as_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only bad input becomes ``MalformedChunkError``: an exception raised by a bug in the fold
     itself propagates as it is."""
-    from streamagg._state import ChoiceState
+    from streamagg._chat.choice import ChoiceState
 
     def broken(self: ChoiceState, choice: Any, out: Any) -> None:
         raise AttributeError("a bug")
@@ -1284,7 +1284,8 @@ def test_deltas_are_frozen_values() -> None:
     fields, hashable, made by position or keyword; a class with a default is refused."""
     import attrs
 
-    from streamagg._models import ContentDelta, ToolCallStart, fast_init
+    from streamagg._chat.events import ContentDelta, ToolCallStart
+    from streamagg._core.report import fast_init
 
     delta = ContentDelta(0, "a")
     assert delta == ContentDelta(choice=0, text="a") != ContentDelta(1, "a")

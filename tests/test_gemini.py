@@ -1,4 +1,4 @@
-"""The Gemini fold: each rule of ``streamagg._gemini_fold``, named after it."""
+"""The Gemini fold: each rule of ``streamagg.gemini._fold``, named after it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP layer's rules (``streamagg._http``): which answers carry a stream, and the error for
+"""The HTTP layer's rules (``streamagg._app.http``): which answers carry a stream, and the error for
 those that do not."""
 
 from __future__ import annotations
@@ -7,7 +7,12 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg._http import STREAM_CONTENT_TYPES, HTTPStatusError, content_type_error, media_type
+from streamagg._app.http import (
+    STREAM_CONTENT_TYPES,
+    HTTPStatusError,
+    content_type_error,
+    media_type,
+)
 
 from .helpers import PAYLOAD, Pieces
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 import streamagg
 from streamagg import Aggregator, StreamReader
 from streamagg._cli import main
-from streamagg._ingest import body_is_json
-from streamagg._server import ReplayApp
+from streamagg._core.reader import body_is_json
 from streamagg.testing import ReplayTransport
+from streamagg.testing._server import ReplayApp
 
 from .helpers import PAYLOAD, STREAMS
 

@@ -1,4 +1,4 @@
-"""The generic merge of provider extensions (``streamagg._json``), against a simple model."""
+"""The generic merge of provider extensions (``streamagg._core.merge``), against a simple model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamagg._json import copy_json, merge
+from streamagg._core.merge import copy_json, merge
 
 TEXT_KEYS = frozenset({"text"})
 

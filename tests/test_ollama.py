@@ -1,5 +1,5 @@
-"""The Ollama fold and the NDJSON framing: each rule of ``streamagg._ollama_fold`` and
-``streamagg._ndjson``, named after it."""
+"""The Ollama fold and the NDJSON framing: each rule of ``streamagg.ollama._fold`` and
+``streamagg._core.ndjson``, named after it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import streamagg
 from streamagg import ollama
-from streamagg._ndjson import NDJSONDecoder
+from streamagg._core.ndjson import NDJSONDecoder
 
 HEAD = {"model": "llama3.1", "created_at": "2024-10-01T16:15:20Z"}
 FINAL = {"done": True, "done_reason": "stop", "total_duration": 9, "eval_count": 3}

@@ -6,13 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import streamagg
-from streamagg._recording import (
-    EventBoundaries,
-    paced,
-    segments_by_event,
-    timed_segments,
-    timing_line,
-)
+from streamagg._core.framing import EventBoundaries, segments_by_event
+from streamagg.testing._recording import paced, timed_segments, timing_line
 
 from .helpers import STREAMS
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg._server import bind
+from streamagg.testing._server import bind
 
 from .helpers import PAYLOAD, STREAMS
 

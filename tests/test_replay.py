@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import streamagg
-from streamagg._replay import iter_source
+from streamagg._core.source import iter_source
 
 PLAIN = Path(__file__).parent / "streams" / "openai-python__plain-content.sse"
 

@@ -1,4 +1,4 @@
-"""The Responses API fold: each rule of ``streamagg._responses_fold``, named after it."""
+"""The Responses API fold: each rule of ``streamagg.responses._fold``, named after it."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ import pytest
 
 import streamagg
 from streamagg import ChatCompletionResponse, Choice, Message
-from streamagg._server import RECORDING_HEADER, ReplayApp, bind, make_server
 from streamagg.testing import synthesize
+from streamagg.testing._server import RECORDING_HEADER, ReplayApp, bind, make_server
 
 from .helpers import SAMPLE, STREAMS, start_server
 
@@ -225,7 +225,7 @@ def test_asgi_edges(folder: Path) -> None:
 
 def test_serve_runs_uvicorn_on_the_socket(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``serve()`` runs the app on the given socket until the server is told to exit."""
-    from streamagg import _server
+    from streamagg.testing import _server
 
     servers: list[object] = []
     real = _server.make_server
@@ -254,7 +254,7 @@ def test_record_from_the_replay_server_replays_identically(
     same bytes (timing lines aside), the same response, and event times that follow the
     recorded pace."""
     from streamagg._cli import main
-    from streamagg._recording import timed_segments
+    from streamagg.testing._recording import timed_segments
 
     out = tmp_path / "again.sse"
     header = f"{RECORDING_HEADER}: slow"
@@ -378,7 +378,7 @@ def test_idle_connections_are_closed_after_the_header_timeout(folder: Path) -> N
 def test_running_out_of_file_descriptors_logs_one_line_a_minute() -> None:
     """asyncio's accept error, repeated while descriptors are exhausted, is logged once a
     minute, not thousands of times."""
-    from streamagg._server import _OncePerMinute
+    from streamagg.testing._server import _OncePerMinute
 
     records = [
         logging.LogRecord("asyncio", logging.ERROR, "", 0, message, None, None)

@@ -22,7 +22,6 @@ from streamagg import (
     Message,
     ToolCall,
 )
-from streamagg._recording import timed_segments
 from streamagg.testing import (
     RecordingMissingError,
     RecordingTransport,
@@ -32,6 +31,7 @@ from streamagg.testing import (
     synthesize,
     synthesize_chunks,
 )
+from streamagg.testing._recording import timed_segments
 
 from .helpers import PAYLOAD, STREAMS
 from .strategies import folded_responses
@@ -474,7 +474,7 @@ def test_cassette_records_and_replays_an_error_answer(tmp_path: Path) -> None:
 def test_a_request_identity_keeps_no_credentials() -> None:
     """What identifies a request never holds a credential: no headers, and keys in the URL's
     query are dropped; the body is canonical (sorted, volatile keys removed)."""
-    from streamagg._matching import identity
+    from streamagg.testing._matching import identity
 
     request = httpx.Request(
         "POST",

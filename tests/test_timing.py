@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg._timing import Clock
+from streamagg._app.timing import Clock
 
 from .helpers import PAYLOAD, STREAMS
 
@@ -120,7 +120,7 @@ def test_by_default_no_stream_hangs_for_ever() -> None:
     ``timeout=None``; ``None`` turns it off."""
     import inspect
 
-    from streamagg._app import request_kwargs
+    from streamagg._app.session import request_kwargs
 
     for entry in (streamagg.stream, streamagg.achat, streamagg.relay, streamagg.arelay):
         assert inspect.signature(entry).parameters["idle_timeout"].default == 600.0
