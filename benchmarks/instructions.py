@@ -1,5 +1,6 @@
-"""Instructions per event of ``replay``, counted by callgrind: ``python benchmarks/instructions.py``.
+"""Instructions per event of ``replay``, counted by callgrind.
 
+``python benchmarks/instructions.py [--events N] [--only TEXT] [--json FILE] [--compare FILE]``.
 Seconds on a shared machine move by 10-50% from run to run; instruction counts do not (the same
 binary, input and environment give the same count, whatever else the machine does). This is the
 yardstick for changes that must not slow the fold: a refactoring's counts stay within a few per
@@ -7,13 +8,15 @@ cent of the commit before it.
 
 Each stream is replayed in a child process under ``valgrind --tool=callgrind``, once with the
 setup alone (imports, reading every stream, one warm-up replay of each) and once with the setup
-plus ``--reps`` replays of that stream; the difference, divided by the replays and the stream's
-events, is the count per event. The streams: the generated chat streams of ``streams.py`` (the
-kinds at 2,000 events) and every recording under ``tests/streams/``, each folded by its dialect's
-``replay``.
+plus enough replays of that stream to fold ``--events`` events (at least one replay); the
+difference, divided by the replays and the stream's events, is the count per event. Many events
+make the difference large against what varies between two processes (a few million
+instructions), so that a short recording is measured as exactly as a long stream.
 
-``--json FILE`` writes the counts; ``--compare FILE`` prints each stream's change against counts
-written before and exits 1 when one grew by more than ``--tolerance`` (default 3%).
+The streams: the generated chat streams of ``streams.py`` (each kind at 2,000 events) and every
+recording under ``tests/streams/``, each folded by its dialect's ``replay``. ``--json FILE``
+writes the counts; ``--compare FILE`` prints each stream's change against counts written before
+and exits 1 when one grew by more than ``--tolerance`` (default 3%).
 """
 
 from __future__ import annotations
@@ -110,23 +113,23 @@ def count(name: str, reps: int) -> int:
     return int(found.group(1))
 
 
-def measure(reps: int, only: str | None) -> dict[str, float]:
+def measure(events: int, only: str | None) -> dict[str, float]:
     """Instructions per event of each stream."""
     found = _streams()
     names = [n for n in found if only is None or only in n]
+    sizes = {name: events_of(*found[name]) for name in names}
+    reps = {name: max(1, -(-events // sizes[name])) for name in names}
     with ThreadPoolExecutor(max_workers=2) as pool:
         setup = pool.submit(count, names[0], 0)
-        totals = dict(zip(names, pool.map(lambda n: count(n, reps), names), strict=True))
+        totals = dict(zip(names, pool.map(lambda n: count(n, reps[n]), names), strict=True))
     base = setup.result()
-    return {
-        name: (totals[name] - base) / reps / events_of(found[name][0], found[name][1])
-        for name in names
-    }
+    return {name: (totals[name] - base) / reps[name] / sizes[name] for name in names}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=3, help="replays of each stream")
+    parser.add_argument("--events", type=int, default=6000, help="events folded per stream")
+    parser.add_argument("--reps", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--only", help="only the streams whose name holds this text")
     parser.add_argument("--json", type=Path, help="write the counts to this file")
     parser.add_argument("--compare", type=Path, help="counts written before, to compare with")
@@ -136,7 +139,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.reps)
         return
-    counts = measure(args.reps, args.only)
+    counts = measure(args.events, args.only)
     before = json.loads(args.compare.read_text()) if args.compare else {}
     worse = []
     print(f"{'stream':<78} {'instr/event':>12} {'change':>8}")

@@ -197,6 +197,6 @@ def load_peers(names: list[str]) -> dict[str, Peer | str]:
     for name in names:
         try:
             loaded[name] = PEERS[name]()
-        except ImportError as exc:  # noqa: PERF203 - once per peer
+        except ImportError as exc:
             loaded[name] = f"not installed ({exc.name})"
     return loaded

@@ -82,14 +82,14 @@ def test_repeated_chunks_are_learned_once_and_folded_from_the_shape(
     raw = sse(*(piece(f" w{i}") for i in range(50)), {**HEAD, "choices": []})
     assert same_both_ways(raw) == 1
     parsed = 0
-    full = Aggregator._fold
+    full = Aggregator._dispatch
 
     def counting(self: Aggregator, chunk: Any, out: Any) -> None:
         nonlocal parsed
         parsed += 1
         full(self, chunk, out)
 
-    monkeypatch.setattr(Aggregator, "_fold", counting)
+    monkeypatch.setattr(Aggregator, "_dispatch", counting)
     assert fold(raw, shapes=True)[0]["choices"][0]["message"]["content"].startswith(" w0 w1")
     assert parsed == 5
 

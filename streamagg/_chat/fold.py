@@ -106,7 +106,7 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
         ``LimitExceededError``."""
         if self.done:
             return True
-        self._fold(item, out)
+        self._dispatch(item, out)
         return self.done
 
     #: The name of ``receive_item`` in chat's own words.
@@ -138,7 +138,7 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
             return self._not_json(data)
         except RecursionError:
             raise self._too_deep() from None
-        self._fold(chunk, out)
+        self._dispatch(chunk, out)
         return self.done
 
     def receive_events(self, events: list[Item], out: list[Delta] | None) -> bool:
@@ -148,7 +148,7 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
         if self.done:
             return True
         loads = self._loads
-        fold = self._fold
+        dispatch = self._dispatch
         shapes = self._shapes
         for item in events:
             if item.__class__ is str:
@@ -163,7 +163,7 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
                         chunk = None  # receive() says why (or decodes what orjson refused)
                     if chunk.__class__ is dict:
                         skipped = len(self._skipped)
-                        fold(chunk, out)
+                        dispatch(chunk, out)
                         self._learn_in -= 1
                         # Only a chunk folded whole (not skipped in part, when lenient) teaches.
                         if self._learn_in <= 0 and len(self._skipped) == skipped:
@@ -214,11 +214,11 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
         return detail
 
     def _body(self, body: Any) -> None:
-        self._fold(body, None)
+        self._dispatch(body, None)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _fold(self, chunk: Any, out: list[Delta] | None) -> None:
+    def _dispatch(self, chunk: Any, out: list[Delta] | None) -> None:
         """Fold one decoded chunk (the callers have checked that the stream has not ended)."""
         if chunk.__class__ is not dict:
             chunk = self._as_mapping(chunk)
@@ -246,5 +246,5 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
             and not nesting_exceeds(payload, self.limits.max_depth)
         ):
             # Fold what the payload carried besides the error (usage, ids), then stop.
-            self._fold(payload, None)  # raises UpstreamError: the payload has an error key
+            self._dispatch(payload, None)  # raises UpstreamError: the payload has an error key
         self._raise_error(payload)

@@ -385,7 +385,7 @@ class EventFold(FoldBase[R, D]):
             item = self._as_mapping(item)
             if item is None:
                 return False
-        self._fold(item.get("type"), dict(item), out)
+        self._dispatch(item.get("type"), dict(item), out)
         return self.done
 
     #: The name of ``receive_item`` in the dialects' own words.
@@ -416,7 +416,7 @@ class EventFold(FoldBase[R, D]):
         kind = decoded.get("type")
         if event == "error" or kind.__class__ is not str:
             kind = event if event != "message" else kind
-        self._fold(kind, decoded, out)
+        self._dispatch(kind, decoded, out)
         return self.done
 
     def receive_events(self, events: list[Item], out: list[D] | None) -> bool:
@@ -440,7 +440,7 @@ class EventFold(FoldBase[R, D]):
                     kind = decoded.get("type")
                     if kind.__class__ is not str and event != "message":
                         kind = event
-                    self._fold(kind, decoded, out)
+                    self._dispatch(kind, decoded, out)
                     if self.done:
                         return True
                     continue
@@ -460,7 +460,7 @@ class EventFold(FoldBase[R, D]):
             elif obj is not None:
                 self._bad_input(f"the body must hold JSON objects: {short_repr(body)}", body)
 
-    def _fold(self, kind: Any, event: dict[str, Any], out: list[D] | None) -> None:
+    def _dispatch(self, kind: Any, event: dict[str, Any], out: list[D] | None) -> None:
         self._chunks += 1
         if kind == "error":
             self._error_event(event)

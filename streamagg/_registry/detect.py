@@ -45,10 +45,11 @@ def _of_chunk(chunk: dict[str, Any]) -> str | None:
     return next((d.name for d in DIALECTS.values() if d.claims_chunk(chunk)), None)
 
 
-def _framed_as_lines(chunk: dict[str, Any]) -> bool:
-    """A chunk of a dialect framed as JSON lines (the first line of such a body)."""
-    name = _of_chunk(chunk)
-    return name is not None and DIALECTS[name].framing == "ndjson"
+def _of_line(line: Any) -> str | None:
+    """The dialect of a body's first line when it is a chunk of a dialect framed as JSON
+    lines (Ollama's), if any."""
+    name = _of_chunk(line) if line.__class__ is dict else None
+    return name if name is not None and DIALECTS[name].framing == "ndjson" else None
 
 
 def _of_event(name: str, data: str) -> str | None:
@@ -73,9 +74,7 @@ def _of_body(body: str) -> str:
             data = decode_json(first)
         except (ValueError, RecursionError):
             return DEFAULT.name
-        if data.__class__ is dict and _framed_as_lines(data):
-            return _of_chunk(data) or DEFAULT.name
-        return DEFAULT.name
+        return _of_line(data) or DEFAULT.name
     if data.__class__ is list and data and data[0].__class__ is dict:
         data = data[0]
     if data.__class__ is not dict:
@@ -130,8 +129,7 @@ class Detector:
             chunk = decode_json(line)
         except (ValueError, RecursionError):
             return None  # a pretty-printed body
-        if chunk.__class__ is dict and _framed_as_lines(chunk):
-            self.dialect = _of_chunk(chunk)
+        self.dialect = _of_line(chunk)
         return self.dialect
 
     def close(self) -> str:

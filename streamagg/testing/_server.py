@@ -171,7 +171,7 @@ class ReplayApp:
         while True:
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await _error(send, 408, "the request body took too long", "invalid_request_error")
                 return None
             if message["type"] == "http.disconnect":

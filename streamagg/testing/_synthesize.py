@@ -4,35 +4,16 @@ dialect's own events and framing (each dialect's synthesizer, found through the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeAlias
 
-from .._chat.models import ChatCompletionResponse
 from .._chat.synthesize import synthesize_chunks
 from .._registry import DEFAULT, dialect_of
-from ..anthropic import Message as AnthropicMessage
-from ..completions import Completion
-from ..gemini import GenerateContentResponse
-from ..ollama import OllamaResponse
-from ..responses import Response
 from ._recording import timing_line
 
-__all__ = ["Synthesizable", "synthesize", "synthesize_chunks"]
-
-
-#: Anything ``synthesize`` streams: a final object of any dialect (or a chat response's dict).
-Synthesizable: TypeAlias = (
-    ChatCompletionResponse
-    | Response
-    | AnthropicMessage
-    | GenerateContentResponse
-    | OllamaResponse
-    | Completion
-    | Mapping[str, Any]
-)
+__all__ = ["synthesize", "synthesize_chunks"]
 
 
 def synthesize(
-    response: Synthesizable,
+    response: object,
     *,
     chunk_size: int = 4,
     include_usage: bool = True,
@@ -47,8 +28,11 @@ def synthesize(
     ``Completion`` its chunks and ``[DONE]``. ``replay(synthesize(r)) == r`` with the dialect's
     ``replay``. With ``interval``, each event is preceded by a timing line (``: t=...``),
     ``interval`` seconds apart, so ``ReplayTransport(timing=True)`` paces it (not for Ollama's
-    JSON lines, which have no comments: ``ValueError``).
+    JSON lines, which have no comments: ``ValueError``). The object of a dialect registered
+    later streams the same way (``TypeError`` for an object of no dialect).
     """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
     if isinstance(response, Mapping):
         response = DEFAULT.from_dict(response)
     dialect = dialect_of(response)
