@@ -38,7 +38,26 @@ RECORDINGS = sorted(
 
 
 def path(dialect: str, name: str, suffix: str | None = None) -> Path:
+    """The recording ``name`` of ``dialect`` (or the file beside it with ``suffix``)."""
     return STREAMS / dialect / f"{name}{suffix or SUFFIX.get(dialect, '.sse')}"
+
+
+# Recordings the tests name, one or two per dialect.
+#: Responses API: plain text, and reasoning summaries before the text.
+TEXT = path("responses", "pydantic-ai__gpt4o-text")
+REASONING = path("responses", "pydantic-ai__reasoning-summary-4-parts-then-text")
+#: Anthropic Messages: text with pings, and text then a tool call.
+MESSAGE = path("anthropic", "anthropic-sdk-python__claude3-opus-text-with-ping")
+TOOL_MESSAGE = path("anthropic", "anthropic-sdk-python__sonnet4-text-then-tool-use")
+#: Gemini: thought summaries, then text with a signature.
+GEMINI = path("gemini", "pydantic-ai__gemini25-thought-summaries-then-text-with-signature")
+#: Ollama: a chat answer cut by its length limit, and a generate answer with thinking.
+OLLAMA = path("ollama", "dotnet-extensions__llama31-chat-done-reason-length")
+GENERATE = path("ollama", "ollama-bash-lib__gpt-oss-120b-generate-thinking-field")
+#: Legacy completions: logprobs, cut by the length limit, then an empty chunk.
+COMPLETION = path(
+    "completions", "langstream__azure-gpt35-instruct-logprobs-length-then-empty-chunk"
+)
 
 
 def events_of(dialect: str, name: str) -> list[dict[str, Any]]:
@@ -81,6 +100,14 @@ def expected(dialect: str, name: str) -> dict[str, Any]:
     if data.get("status") == "failed" and data.get("object") == "response":
         return {"error": data.get("error"), "object": normalize(data)}
     return {"object": normalize(data)}
+
+
+def folded(dialect: str, source: Any) -> Any:
+    """The object a recording folds to (the partial, for one that ends in an error)."""
+    try:
+        return MODULES[dialect].replay(source)
+    except streamagg.UpstreamError as exc:
+        return exc.partial
 
 
 def outcome(dialect: str, source: Any) -> dict[str, Any]:

@@ -1,12 +1,14 @@
-"""What many test modules use: the recorded streams, a request payload, a body sent in pieces,
-and the outcome of folding a stream (its response, or its error and partial response)."""
+"""What many test modules use: the recorded streams, a request payload, chat chunks and the bytes
+of a stream built from events (``chunk``, ``delta``, ``sse``, ``ndjson``), a body sent in pieces,
+a replay server, and the outcome of folding a stream (its response, or its error and partial
+response)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -121,3 +123,62 @@ def using_orjson(enabled: bool) -> Iterator[None]:
         yield
     finally:
         codec.loads = before
+
+
+# -- chunks and streams ----------------------------------------------------------------------
+
+
+def chunk(*choices: dict[str, Any], **top: Any) -> dict[str, Any]:
+    """A chat completion chunk with the given choices (each a dict of choice keys, see ``delta``)
+    and top-level keys; ``choices=`` as a keyword replaces the list."""
+    base: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "m",
+    }
+    base.update(top)
+    base.setdefault("choices", list(choices))
+    return base
+
+
+def delta(index: int = 0, finish: str | None = None, **d: Any) -> dict[str, Any]:
+    """One choice of a chat chunk: the ``delta`` keys ``d``, its ``finish_reason`` and
+    ``logprobs: null``."""
+    return {"index": index, "delta": d, "logprobs": None, "finish_reason": finish}
+
+
+def chunk_json(**d: Any) -> str:
+    """The JSON text of the barest chat chunk: one choice (index 0) whose ``delta`` has the keys
+    ``d``, and nothing else (no id, no ``finish_reason``): for streams written out by hand."""
+    return json.dumps({"choices": [{"index": 0, "delta": d}]})
+
+
+def sse(
+    events: Iterable[Mapping[str, Any] | str],
+    *,
+    named: bool = False,
+    done: bool = False,
+    ensure_ascii: bool = True,
+) -> bytes:
+    """An event stream with one event per item: ``data:`` with a dict as JSON (a string as it
+    is), then a blank line. ``named`` puts an ``event:`` line with the dict's ``type`` first (as
+    the Responses API and Anthropic send it); ``done`` ends with ``data: [DONE]``;
+    ``ensure_ascii=False`` keeps non-ASCII characters as UTF-8, so that byte splits can fall
+    inside them."""
+    blocks = []
+    for event in events:
+        if isinstance(event, str):
+            blocks.append(f"data: {event}\n\n")
+            continue
+        head = f"event: {event['type']}\n" if named else ""
+        blocks.append(f"{head}data: {json.dumps(event, ensure_ascii=ensure_ascii)}\n\n")
+    if done:
+        blocks.append("data: [DONE]\n\n")
+    return "".join(blocks).encode()
+
+
+def ndjson(lines: Iterable[Mapping[str, Any] | str]) -> bytes:
+    """JSON lines (Ollama's framing): each dict as JSON (a string as it is), then ``\\n``."""
+    texts = (line if isinstance(line, str) else json.dumps(line) for line in lines)
+    return "".join(text + "\n" for text in texts).encode()

@@ -10,6 +10,8 @@ import pytest
 import streamagg
 from streamagg import anthropic
 
+from .helpers import sse
+
 USAGE = {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 0}
 
 
@@ -34,6 +36,7 @@ def block(index: int, kind: str = "text", **fields: Any) -> dict[str, Any]:
 
 
 def delta(index: int, kind: str, **fields: Any) -> dict[str, Any]:
+    """A ``content_block_delta`` event of the block ``index`` (not chat's ``delta``)."""
     return {"type": "content_block_delta", "index": index, "delta": {"type": kind, **fields}}
 
 
@@ -48,10 +51,6 @@ def end(reason: str = "end_turn", **usage: Any) -> list[dict[str, Any]]:
         "usage": usage or {"output_tokens": 5},
     }
     return [message_delta, {"type": "message_stop"}]
-
-
-def sse(events: list[dict[str, Any]]) -> bytes:
-    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
 
 
 def test_blocks_by_index() -> None:
@@ -167,10 +166,8 @@ def test_ping_is_ignored() -> None:
 def test_error_event_raises_upstream_error_with_the_partial() -> None:
     """An ``error`` event raises ``UpstreamError`` at once, with the message so far."""
     error = {"type": "overloaded_error", "message": "Overloaded"}
-    raw = sse([start(), block(0), delta(0, "text_delta", text="Hi")])
-    raw += (
-        b'event: error\ndata: {"type": "error", "error": ' + json.dumps(error).encode() + b"}\n\n"
-    )
+    raw = sse([start(), block(0), delta(0, "text_delta", text="Hi")], named=True)
+    raw += sse([{"type": "error", "error": error}], named=True)
     with pytest.raises(streamagg.UpstreamError, match="Overloaded") as info:
         anthropic.replay(raw)
     assert info.value.error == error
@@ -277,7 +274,7 @@ def test_error_body_and_message_body() -> None:
 def test_unterminated_last_event_is_folded_when_whole() -> None:
     """A recording whose last blank line was stripped still ends with its ``message_stop``; an
     event cut mid-JSON by the end of input is discarded."""
-    raw = sse([start(), block(0), delta(0, "text_delta", text="Hi"), stop(0), *end()])
+    raw = sse([start(), block(0), delta(0, "text_delta", text="Hi"), stop(0), *end()], named=True)
     assert anthropic.replay(raw.rstrip(b"\n")).text == "Hi"
     with pytest.raises(streamagg.IncompleteStreamError):
         anthropic.replay(raw.rstrip(b"\n")[:-3])

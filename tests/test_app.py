@@ -1,5 +1,5 @@
-"""``stream()``/``astream()`` and ``chat()``/``achat()`` over ``httpx.MockTransport``; each
-behaviour is checked for both twins."""
+"""Chat's app helpers (``streamagg._app.chat``): ``stream()``/``astream()`` and
+``chat()``/``achat()`` over ``httpx.MockTransport``; each behaviour is checked for both twins."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ TWINS = ["sync", "async"]
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def sse(body: bytes, content_type: str = "text/event-stream", **kw: Any) -> Handler:
+def answering(body: bytes, content_type: str = "text/event-stream", **kw: Any) -> Handler:
     """A handler answering every request with ``body`` in small pieces."""
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -62,7 +62,7 @@ def run(
 @pytest.mark.parametrize("twin", TWINS)
 def test_deltas_as_they_arrive_then_the_folded_response(twin: str) -> None:
     """Iterating yields the typed deltas; ``.response`` is the folded response afterwards."""
-    deltas, response = run(twin, sse(TOOLS))
+    deltas, response = run(twin, answering(TOOLS))
     assert response == streamagg.replay(TOOLS)
     starts = [d for d in deltas if isinstance(d, ToolCallStart)]
     assert [s.name for s in starts] == ["GetWeatherArgs", "get_stock_price"]
@@ -72,17 +72,17 @@ def test_deltas_as_they_arrive_then_the_folded_response(twin: str) -> None:
 @pytest.mark.parametrize("twin", TWINS)
 def test_text_yields_content_of_choice_zero(twin: str) -> None:
     """``text()``/``atext()`` yield only the content text of choice 0."""
-    texts, response = run(twin, sse(PLAIN), text=True)
+    texts, response = run(twin, answering(PLAIN), text=True)
     assert "".join(texts) == response.choices[0].message.content
     n3 = (STREAMS / "openai-python__n3-choices.sse").read_bytes()
-    texts, response = run(twin, sse(n3), text=True)
+    texts, response = run(twin, answering(n3), text=True)
     assert "".join(texts) == response.choices[0].message.content
 
 
 def test_response_before_the_end_is_a_clear_error() -> None:
     """``.response`` before the stream ended raises ``ResponseNotReadyError``; snapshot works."""
     with (
-        httpx.Client(transport=httpx.MockTransport(sse(PLAIN))) as client,
+        httpx.Client(transport=httpx.MockTransport(answering(PLAIN))) as client,
         streamagg.stream(client, "GET", "http://test/") as s,
     ):
         with pytest.raises(streamagg.ResponseNotReadyError, match="not ended"):
@@ -101,7 +101,7 @@ def test_response_before_the_end_is_a_clear_error() -> None:
 async def test_async_finish_and_snapshot() -> None:
     """The async twin's ``finish()`` reads the rest and returns the response."""
     async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(sse(PLAIN))) as client,
+        httpx.AsyncClient(transport=httpx.MockTransport(answering(PLAIN))) as client,
         streamagg.astream(client, "GET", "http://test/") as s,
     ):
         assert s.snapshot().choices == []
@@ -113,7 +113,7 @@ async def test_async_finish_and_snapshot() -> None:
 def test_iterating_again_continues_where_it_stopped() -> None:
     """Breaking out of the loop and iterating again continues the same stream."""
     with (
-        httpx.Client(transport=httpx.MockTransport(sse(PLAIN))) as client,
+        httpx.Client(transport=httpx.MockTransport(answering(PLAIN))) as client,
         streamagg.stream(client, "GET", "http://test/") as s,
     ):
         first = []
@@ -134,7 +134,7 @@ def test_iterating_again_continues_where_it_stopped() -> None:
 def capture(requests: list[httpx.Request]) -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return sse(PLAIN)(request)
+        return answering(PLAIN)(request)
 
     return handler
 
@@ -239,7 +239,7 @@ def test_plain_json_completion_is_folded(twin: str) -> None:
 @pytest.mark.parametrize("twin", TWINS)
 def test_event_stream_labelled_json_is_handled(twin: str) -> None:
     """A stream that a proxy relabelled ``application/json`` is parsed as a stream."""
-    _, response = run(twin, sse(b"\n" + PLAIN, "application/json; charset=utf-8", size=1))
+    _, response = run(twin, answering(b"\n" + PLAIN, "application/json; charset=utf-8", size=1))
     assert response == streamagg.replay(PLAIN)
 
 
@@ -247,7 +247,7 @@ def test_event_stream_labelled_json_is_handled(twin: str) -> None:
 def test_other_content_type_is_a_clear_error(twin: str) -> None:
     """Any other content type raises ``ContentTypeError`` naming it."""
     with pytest.raises(streamagg.ContentTypeError, match="'text/html' with status 200") as info:
-        run(twin, sse(b"<html>", "text/html"))
+        run(twin, answering(b"<html>", "text/html"))
     assert info.value.content_type == "text/html"
 
 
@@ -261,7 +261,7 @@ def test_json_body_that_is_not_a_completion() -> None:
     with pytest.raises(streamagg.UpstreamError, match="quota"):
         run("sync", handler)
     with pytest.raises(streamagg.IncompleteStreamError):
-        run("sync", sse(b"", "application/json"))
+        run("sync", answering(b"", "application/json"))
 
 
 @pytest.mark.parametrize("twin", TWINS)
@@ -270,7 +270,7 @@ def test_upstream_error_mid_stream_keeps_partial(twin: str) -> None:
     ``.response`` then re-raises it."""
     raw = (STREAMS / "pydantic-ai__groq-gptoss-event-error-no-done.sse").read_bytes()
     with pytest.raises(streamagg.UpstreamError, match="Tool call validation") as info:
-        run(twin, sse(raw, size=500))
+        run(twin, answering(raw, size=500))
     assert info.value.partial.choices[0].message.reasoning
 
 
@@ -278,7 +278,7 @@ def test_response_reraises_the_stream_error() -> None:
     """After a failed stream, ``.response`` raises the same error."""
     raw = (STREAMS / "pydantic-ai__groq-gptoss-event-error-no-done.sse").read_bytes()
     with (
-        httpx.Client(transport=httpx.MockTransport(sse(raw))) as client,
+        httpx.Client(transport=httpx.MockTransport(answering(raw))) as client,
         streamagg.stream(client, "GET", "http://test/") as s,
     ):
         with pytest.raises(streamagg.UpstreamError) as info:
@@ -305,7 +305,7 @@ def test_connection_failure_mid_stream_keeps_partial(twin: str, fault: Exception
     everything received in ``.partial``."""
     cut = PLAIN.index(b"unable") + 200
     with pytest.raises(streamagg.StreamInterruptedError, match=type(fault).__name__) as info:
-        run(twin, sse(PLAIN, fail_after=cut, fault=fault))
+        run(twin, answering(PLAIN, fail_after=cut, fault=fault))
     assert isinstance(info.value, streamagg.IncompleteStreamError)
     assert info.value.__cause__ is fault
     content = info.value.partial.choices[0].message.content
@@ -319,7 +319,7 @@ def test_server_stops_mid_stream_keeps_partial(twin: str) -> None:
     ``IncompleteStreamError``."""
     cut = PLAIN.index(b"unable") + 200
     with pytest.raises(streamagg.IncompleteStreamError) as info:
-        run(twin, sse(PLAIN, fail_after=cut))
+        run(twin, answering(PLAIN, fail_after=cut))
     assert not isinstance(info.value, streamagg.StreamInterruptedError)
     assert info.value.partial.choices[0].message.content
 
@@ -377,7 +377,7 @@ def test_deltas_are_the_aggregators() -> None:
     expected: list[Delta] = []
     for event in streamagg.parse_sse(TOOLS):
         expected += agg.feed_event(event)
-    deltas, _ = run("sync", sse(TOOLS, size=7))
+    deltas, _ = run("sync", answering(TOOLS, size=7))
     assert deltas == expected
 
 
@@ -386,7 +386,7 @@ def test_finish_after_leaving_the_block_is_a_clear_error(how: str) -> None:
     """Reading a stream after its ``with`` block was left early says so, with what arrived as
     ``.partial`` (not a raw ``StreamClosed`` or a file-descriptor error)."""
     with (
-        httpx.Client(transport=httpx.MockTransport(sse(TOOLS))) as client,
+        httpx.Client(transport=httpx.MockTransport(answering(TOOLS))) as client,
         streamagg.chat(client, "http://test/v1", PAYLOAD) as s,
     ):
         if how == "break":

@@ -1,4 +1,4 @@
-"""The ``streamagg`` command line."""
+"""The ``streamagg`` command line (``streamagg._cli``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,20 @@ from typing import Any
 import pytest
 
 import streamagg
-from streamagg import _cli
+from streamagg import _cli, anthropic
 from streamagg._cli import main
 
+from .dialects import (
+    COMPLETION,
+    GEMINI,
+    GENERATE,
+    MESSAGE,
+    OLLAMA,
+    TEXT,
+    TOOL_MESSAGE,
+    folded,
+    path,
+)
 from .helpers import STREAMS
 
 PLAIN = STREAMS / "openai-python__plain-content.sse"
@@ -390,6 +401,7 @@ def test_serve_quiet_and_faults(
     assert "--fault: unknown fault" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a server process
 def test_serve_as_a_real_process(tmp_path: Path) -> None:
     """``python -m streamagg serve DIR --port 0`` serves concurrent clients until stopped."""
     pytest.importorskip("uvicorn")
@@ -500,3 +512,48 @@ def test_replay_stats_prints_the_recorded_timings(
     assert stats["gen_ai.client.operation.chunks"] > 2
     assert main(["replay", str(PLAIN), "--stats"]) == 2
     assert "no timing lines" in capsys.readouterr().err
+
+
+# -- the other dialects ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", [TEXT, MESSAGE, GEMINI, OLLAMA, GENERATE, COMPLETION])
+def test_cli_replay_detects_the_dialect(
+    source: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``streamagg replay`` prints each dialect's own object; ``--text`` its output text; from a
+    file and from stdin alike."""
+    dialect = source.parent.name
+    want = streamagg.to_dict(folded(dialect, source))
+    assert main(["replay", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    assert main(["replay", "--text", str(source)]) == 0
+    obj = folded(dialect, source)
+    text = obj.output_text if dialect == "responses" else obj.text
+    assert capsys.readouterr().out == text + "\n"
+
+    class Stdin:
+        buffer = source.open("rb")
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    assert main(["replay", "-"]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+
+
+def test_cli_stats_and_partial_for_a_dialect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--stats`` reads a timed recording of another dialect; ``--partial`` prints the failed
+    response of a Responses stream that ended in an error."""
+    from streamagg.testing import synthesize
+
+    timed = tmp_path / "timed.sse"
+    timed.write_bytes(synthesize(anthropic.replay(TOOL_MESSAGE), interval=0.01))
+    assert main(["replay", "--stats", str(timed)]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["gen_ai.client.operation.chunks"] > 5
+    failed = path("responses", "vercel-ai__error-insufficient-quota-then-failed")
+    assert main(["replay", "--partial", str(failed)]) == 1
+    captured = capsys.readouterr()
+    assert "UpstreamError" in captured.err
+    assert json.loads(captured.out)["status"] == "failed"

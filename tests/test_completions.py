@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 import streamagg
 from streamagg import completions
+
+from .helpers import sse
 
 HEAD = {
     "id": "cmpl-1",
@@ -19,6 +20,7 @@ HEAD = {
 
 
 def chunk(text: str, index: int = 0, finish: str | None = None, **choice: Any) -> dict[str, Any]:
+    """A legacy completion chunk with one choice of ``text`` (not chat's ``chunk``)."""
     entry = {"text": text, "index": index, "logprobs": None, "finish_reason": finish, **choice}
     return {**HEAD, "choices": [entry]}
 
@@ -74,7 +76,7 @@ def test_usage_from_a_usage_only_chunk() -> None:
 
 def test_done_ends_the_stream_and_an_error_raises() -> None:
     """``[DONE]`` ends and completes the stream; an ``error`` chunk raises ``UpstreamError``."""
-    raw = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in [chunk("Hi")])
+    raw = sse([chunk("Hi")])
     assert completions.replay(raw + b"data: [DONE]\n\n").text == "Hi"
     with pytest.raises(streamagg.IncompleteStreamError):
         completions.replay(raw)

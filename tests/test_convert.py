@@ -1,4 +1,5 @@
-"""The converter: ``to_dict`` gives the OpenAI non-streaming shape, ``from_dict`` inverts it."""
+"""The converter (``streamagg._core.convert``): ``to_dict`` gives the OpenAI non-streaming shape,
+``from_dict`` inverts it, and no dialect's ``from_dict`` fails on a JSON object."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from streamagg import (
     Message,
     ToolCall,
     Usage,
+    anthropic,
     from_dict,
+    responses,
     to_dict,
 )
 from streamagg._core.convert import make_converter
@@ -186,3 +189,16 @@ def test_to_dict_hands_over_logprob_tokens_as_they_are() -> None:
     assert kept is not logprobs.content
     assert kept[0] is logprobs.content[0]
     assert out["choices"][0]["message"] is not to_dict(response)["choices"][0]["message"]
+
+
+def test_lenient_structure_keeps_values_of_other_types() -> None:
+    """``from_dict`` never fails on JSON objects: a value of another type than its field's
+    (a list of non-objects where parts belong, a string id) is kept in ``extensions`` and given
+    back by ``to_dict``; a value that is not an object at all is a ``TypeError``."""
+    data = {"id": 7, "object": "response", "output": [1, 2], "status": "completed"}
+    response = responses.from_dict(data)
+    assert response.id is None
+    assert response.extensions == {"id": 7, "output": [1, 2]}
+    assert streamagg.to_dict(response)["id"] == 7
+    with pytest.raises(TypeError, match="expected an object for Message"):
+        anthropic.from_dict([])  # type: ignore[arg-type]

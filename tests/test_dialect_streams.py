@@ -37,6 +37,7 @@ def test_recording_folds_to_expected(dialect: str, name: str) -> None:
     assert covers(got["object"], want["object"])
 
 
+@pytest.mark.slow  # a fold per offset: the one-byte and CRLF test below stays in the quick run
 @pytest.mark.parametrize(("dialect", "name"), RECORDINGS)
 def test_recording_split_at_every_offset(dialect: str, name: str) -> None:
     """Any split of the bytes into two reads (many random multi-way splits when long) folds

@@ -16,6 +16,8 @@ import pytest
 from .helpers import STREAMS
 
 pytest_plugins = ["pytester"]
+# A fresh venv, a real install and a server process: seconds, not milliseconds.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parent.parent
 

@@ -1,5 +1,5 @@
-"""Fault injection (``streamagg.testing._faults``): the plan of a faulty replay, the spec string, and the
-failures an app sees through ``ReplayTransport`` and ``serve``."""
+"""Fault injection (``streamagg.testing._faults``): the plan of a faulty replay, the spec string,
+and the failures an app sees through ``ReplayTransport`` and ``serve``."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ USAGE = {"promptTokenCount": 5, "totalTokenCount": 5}
 
 
 def chunk(*parts: dict[str, Any], index: int | None = None, **candidate: Any) -> dict[str, Any]:
+    """A Gemini chunk: one candidate whose content has ``parts`` (not chat's ``chunk``)."""
     content = {"role": "model", "parts": list(parts)}
     entry: dict[str, Any] = {"content": content, **candidate}
     if index is not None:

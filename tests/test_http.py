@@ -1,5 +1,5 @@
-"""The HTTP layer's rules (``streamagg._app.http``): which answers carry a stream, and the error for
-those that do not."""
+"""The HTTP layer's rules (``streamagg._app.http``): which answers carry a stream, and the error
+for those that do not."""
 
 from __future__ import annotations
 

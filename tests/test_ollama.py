@@ -14,16 +14,14 @@ import streamagg
 from streamagg import ollama
 from streamagg._core.ndjson import NDJSONDecoder
 
+from .helpers import ndjson
+
 HEAD = {"model": "llama3.1", "created_at": "2024-10-01T16:15:20Z"}
 FINAL = {"done": True, "done_reason": "stop", "total_duration": 9, "eval_count": 3}
 
 
 def chat(content: str = "", **message: Any) -> dict[str, Any]:
     return {**HEAD, "message": {"role": "assistant", "content": content, **message}, "done": False}
-
-
-def ndjson(lines: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
 def test_lines_split_across_reads() -> None:

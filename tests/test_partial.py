@@ -1,4 +1,5 @@
-"""``PartialJSON`` and the partial values a stream offers while it runs."""
+"""``PartialJSON`` (``streamagg._core.partial``) and the partial values a stream offers while it
+runs."""
 
 from __future__ import annotations
 

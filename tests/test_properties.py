@@ -4,7 +4,6 @@ predicts, whatever the byte split; any prefix of a stream folds or raises an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import streamagg
+
+from .helpers import sse
 
 CHOICES = [0, 1, 3]  # sparse choice indices
 TOOLS = [0, 2, 5]  # sparse tool indices
@@ -127,9 +128,10 @@ def observed(response: streamagg.ChatCompletionResponse) -> dict[str, Any]:
     }
 
 
-def sse(ops: list[dict[str, Any]], done: bool = True) -> bytes:
-    events = [f"data: {json.dumps(to_chunk(op), ensure_ascii=False)}\n\n" for op in ops]
-    return ("".join(events) + ("data: [DONE]\n\n" if done else "")).encode()
+def stream_of(ops: list[dict[str, Any]], done: bool = True) -> bytes:
+    """The operations' chunks as an event stream, non-ASCII text as UTF-8 (so that byte splits
+    fall inside characters), ``[DONE]`` last unless ``done`` is false."""
+    return sse([to_chunk(op) for op in ops], done=done, ensure_ascii=False)
 
 
 @settings(max_examples=300)
@@ -139,7 +141,7 @@ def test_random_streams_fold_as_the_model_predicts(
 ) -> None:
     """Interleaved sparse choices, sparse tool indices, repeated roles, null usage after usage
     and content parts fold to the model's prediction, whatever the byte split."""
-    raw = sse(ops)
+    raw = stream_of(ops)
     if not ops:
         return  # [DONE] without any chunk is incomplete, tested on its own
     expected = model(ops)
@@ -160,8 +162,8 @@ def test_a_prefix_folds_or_is_incomplete_with_the_prefix_as_partial(
     expected = model(prefix)
     finished = bool(expected["choices"]) and all(c["finish"] for c in expected["choices"])
     if finished:
-        assert observed(streamagg.replay(sse(prefix, done=False))) == expected
+        assert observed(streamagg.replay(stream_of(prefix, done=False))) == expected
     else:
         with pytest.raises(streamagg.IncompleteStreamError) as info:
-            streamagg.replay(sse(prefix, done=False))
+            streamagg.replay(stream_of(prefix, done=False))
         assert observed(info.value.partial) == expected

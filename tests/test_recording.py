@@ -1,4 +1,5 @@
-"""The recording format: event boundaries across reads, timing lines, pacing."""
+"""The recording format (``streamagg.testing._recording``): event boundaries across reads, timing
+lines, pacing."""
 
 from __future__ import annotations
 

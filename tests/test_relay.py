@@ -1,6 +1,7 @@
-"""``relay()`` / ``arelay()`` as the body of a Starlette ``StreamingResponse`` on a real uvicorn
-server, relaying a real loopback upstream: the bytes pass unchanged, and ``on_finish`` runs
-exactly once with the right response or partial, however the relay ends."""
+"""``relay()`` / ``arelay()`` (``streamagg._app.relay``) as the body of a Starlette
+``StreamingResponse`` on a real uvicorn server, relaying a real loopback upstream: the bytes pass
+unchanged, and ``on_finish`` runs exactly once with the right response or partial, however the
+relay ends."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 import streamagg
 from streamagg.testing._server import bind
 
-from .helpers import PAYLOAD, STREAMS
+from .helpers import PAYLOAD, STREAMS, sse
 
 starlette = pytest.importorskip("starlette.applications")
 uvicorn = pytest.importorskip("uvicorn")
@@ -204,7 +205,7 @@ def test_rewrite_changes_what_is_forwarded_not_what_is_folded(server: str) -> No
             return event
         chunk = json.loads(event[6:])
         chunk.pop("model", None)
-        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        return sse([chunk])
 
     with httpx.Client() as client:
         body = streamagg.relay(

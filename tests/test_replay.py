@@ -1,4 +1,5 @@
-"""``replay``: recorded streams from bytes, paths or byte pieces, read incrementally."""
+"""``replay``: recorded streams from bytes, paths or byte pieces (``streamagg._core.source``),
+read incrementally."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``to_request_message``: the folded message goes back into the next request."""
+"""``to_request_message`` (``streamagg._chat.request``): the folded message goes back into the
+next request."""
 
 from __future__ import annotations
 

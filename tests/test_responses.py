@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 import streamagg
 from streamagg import responses
+
+from .helpers import sse
 
 
 def created(**extra: Any) -> dict[str, Any]:
@@ -39,14 +40,6 @@ def text_delta(text: str, index: int = 0, part: int = 0, **extra: Any) -> dict[s
         "delta": text,
         **extra,
     }
-
-
-def sse(events: list[dict[str, Any]], named: bool = True) -> bytes:
-    blocks = []
-    for event in events:
-        head = f"event: {event['type']}\n" if named else ""
-        blocks.append(f"{head}data: {json.dumps(event)}\n\n")
-    return "".join(blocks).encode()
 
 
 def test_items_keyed_by_output_index_not_id() -> None:
@@ -187,7 +180,7 @@ def test_error_event_raises_upstream_error_with_the_partial() -> None:
     """An ``error`` event raises ``UpstreamError`` (at the end of the stream, whose terminal
     ``response.failed`` is then the partial); without a terminal event too."""
     error = {"type": "error", "code": "rate_limit", "message": "slow down", "param": None}
-    raw = sse([created(), message_added(), text_delta("Hi"), error])
+    raw = sse([created(), message_added(), text_delta("Hi"), error], named=True)
     with pytest.raises(streamagg.UpstreamError, match="slow down") as info:
         responses.replay(raw)
     assert info.value.error == {"code": "rate_limit", "message": "slow down", "param": None}
@@ -208,24 +201,25 @@ def test_no_response_created() -> None:
 def test_data_before_event_line_and_no_event_lines() -> None:
     """``data:`` before ``event:`` in a block, and no ``event:`` lines at all, fold the same."""
     events = [created(), message_added(), text_delta("Hi"), terminal(output=None)]
-    plain = responses.replay(sse(events))
+    raw = sse(events, named=True)
+    plain = responses.replay(raw)
     swapped = b"\n\n".join(
-        b"\n".join(reversed(block.split(b"\n"))) for block in sse(events).split(b"\n\n")
+        b"\n".join(reversed(block.split(b"\n"))) for block in raw.split(b"\n\n")
     )
     assert responses.replay(swapped) == plain
-    assert responses.replay(sse(events, named=False)) == plain
+    assert responses.replay(sse(events)) == plain
 
 
 def test_comments_and_a_trailing_done() -> None:
     """Comments are skipped; a ``[DONE]`` after the terminal event is never read."""
     events = [created(), message_added(), text_delta("Hi"), terminal(output=None)]
-    raw = b": keep-alive\n\n" + sse(events) + b"data: [DONE]\n\n"
+    raw = b": keep-alive\n\n" + sse(events, named=True, done=True)
     assert responses.replay(raw).output_text == "Hi"
 
 
 def test_done_without_terminal_event_is_incomplete() -> None:
     """``[DONE]`` without a terminal event ends the stream, which is not complete."""
-    raw = sse([created(), message_added(), text_delta("Hi")]) + b"data: [DONE]\n\n"
+    raw = sse([created(), message_added(), text_delta("Hi")], named=True, done=True)
     with pytest.raises(streamagg.IncompleteStreamError, match="terminal") as info:
         responses.replay(raw)
     assert info.value.partial.output_text == "Hi"

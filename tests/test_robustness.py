@@ -20,17 +20,13 @@ import pytest
 import streamagg
 from streamagg import Aggregator, LimitExceededError, Limits, SSEDecoder, StreamReader
 
-from .helpers import PAYLOAD, STREAMS
+from .helpers import PAYLOAD, STREAMS, chunk_json
 
 PLAIN = (STREAMS / "openai-python__plain-content.sse").read_bytes()
 
 
 def deep(levels: int) -> str:
     return "[" * levels + "]" * levels
-
-
-def chunk(**delta: Any) -> str:
-    return json.dumps({"choices": [{"index": 0, "delta": delta}]})
 
 
 # -- escapes ---------------------------------------------------------------------------------
@@ -50,7 +46,7 @@ def test_deep_json_in_a_chunk_is_a_limit_error(levels: int) -> None:
     """JSON nested deeper than ``max_depth`` (also deeper than Python's recursion limit, and
     deeper than the JSON decoder goes) is ``LimitExceededError`` with the partial response."""
     body = (
-        f"data: {chunk(content='kept')}\n\n"
+        f"data: {chunk_json(content='kept')}\n\n"
         f'data: {{"choices": [{{"delta": {{"x": {deep(levels)}}}}}]}}\n\n'
     )
     with pytest.raises(LimitExceededError, match="max_depth=128") as info:
@@ -129,7 +125,7 @@ def test_an_endless_line_stops_at_max_event_size_as_it_arrives() -> None:
     """A line that never ends raises as soon as it is longer than the limit, not at the end of
     the input; what was folded before stays in ``.partial``."""
     reader = StreamReader(Aggregator(limits=Limits(max_event_size=1000)))
-    reader.receive_data(f"data: {chunk(content='kept')}\n\n".encode())
+    reader.receive_data(f"data: {chunk_json(content='kept')}\n\n".encode())
     reader.receive_data(b"data: " + b"x" * 500)
     reader.receive_data(b"x" * 300)  # 806 characters of the line: still under the limit
     with pytest.raises(LimitExceededError, match="a line") as info:
@@ -215,12 +211,12 @@ def test_lenient_mode_skips_and_reports() -> None:
     """``strict=False``: data that is not JSON and chunks with an impossible field are skipped
     and listed; named events are counted; the rest folds."""
     raw = (
-        f"data: {chunk(role='assistant', content='a')}\n\n"
+        f"data: {chunk_json(role='assistant', content='a')}\n\n"
         "data: {not json\n\n"
-        f"data: {chunk(content=5)}\n\n"
+        f"data: {chunk_json(content=5)}\n\n"
         "event: ping\ndata: {}\n\n"
         "data: : keepalive\n\n"
-        f"data: {chunk(content='b')}\n\n"
+        f"data: {chunk_json(content='b')}\n\n"
         "data: [DONE]\n\n"
     ).encode()
     with pytest.raises(streamagg.MalformedChunkError):
@@ -473,7 +469,7 @@ def test_gzip_helper_sanity() -> None:
 def test_events_before_an_over_long_line_in_the_same_read_are_folded() -> None:
     """A read holding complete events and then a line over the limit: the events are folded
     (and in ``.partial``) before the error."""
-    raw = f"data: {chunk(content='kept')}\n\ndata: ".encode() + b"z" * 3000 + b"\n\n"
+    raw = f"data: {chunk_json(content='kept')}\n\ndata: ".encode() + b"z" * 3000 + b"\n\n"
     with pytest.raises(LimitExceededError) as info:
         streamagg.replay(raw, limits=Limits(max_event_size=1000))
     assert info.value.partial.choices[0].message.content == "kept"

@@ -1,4 +1,5 @@
-"""``streamagg serve``'s ASGI app on uvicorn, over a real loopback socket."""
+"""``streamagg serve``'s ASGI app (``streamagg.testing._server``) on uvicorn, over a real
+loopback socket."""
 
 from __future__ import annotations
 
@@ -391,6 +392,7 @@ def test_running_out_of_file_descriptors_logs_one_line_a_minute() -> None:
     ]
 
 
+@pytest.mark.slow  # a server process, and seconds of idle connections
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file-descriptor limits")
 def test_out_of_file_descriptors_logs_a_line_not_a_flood(folder: Path, tmp_path: Path) -> None:
     """``streamagg serve`` with a 64-descriptor limit and 150 idle connections: it keeps
@@ -487,6 +489,7 @@ def test_serve_answers_a_recorded_error(tmp_path: Path) -> None:
         thread.join(10)
 
 
+@pytest.mark.slow  # a load test: 400 requests against one server
 def test_two_hundred_clients_with_disconnects(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

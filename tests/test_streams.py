@@ -34,6 +34,7 @@ def test_stream_folds_to_expected(name: str) -> None:
     assert outcome(STREAMS / f"{name}.sse") == expected(name)
 
 
+@pytest.mark.slow  # a fold per offset: the one-byte and CRLF tests below stay in the quick run
 @pytest.mark.parametrize("name", NAMES)
 def test_stream_split_at_every_offset(name: str) -> None:
     """Any split of the bytes into two reads (many random multi-way splits when long) folds

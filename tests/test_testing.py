@@ -1,4 +1,5 @@
-"""``streamagg.testing``: replay transport, recording transport, synthesize, cassettes."""
+"""``streamagg.testing``: the replay transport, the recording transport and the cassette, with
+chat completions and with the other dialects (``synthesize`` has its own module)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import streamagg
-from streamagg import (
-    ChatCompletionResponse,
-    Choice,
-    FunctionCall,
-    Message,
-    ToolCall,
-)
+from streamagg import anthropic, responses
 from streamagg.testing import (
     RecordingMissingError,
     RecordingTransport,
@@ -29,12 +22,11 @@ from streamagg.testing import (
     StreamCassette,
     record,
     synthesize,
-    synthesize_chunks,
 )
 from streamagg.testing._recording import timed_segments
 
+from .dialects import MESSAGE, REASONING, TEXT, TOOL_MESSAGE
 from .helpers import PAYLOAD, STREAMS
-from .strategies import folded_responses
 
 PLAIN = STREAMS / "openai-python__plain-content.sse"
 TOOLS = STREAMS / "openai-python__parallel-tool-calls.sse"
@@ -167,6 +159,26 @@ def test_replay_transport_recorded_timing_or_fixed_delay(fold: Any, sleeps: list
     assert sleeps == [0.01] * (PLAIN.read_bytes().count(b"\n\n") - 1)
 
 
+def test_replay_transport_answers_each_endpoint() -> None:
+    """A mapping by path answers ``/v1/responses`` and ``/v1/messages`` from their recordings."""
+    transport = ReplayTransport({"/v1/responses": TEXT, "/v1/messages": MESSAGE})
+    with httpx.Client(transport=transport) as client:
+        with responses.create(client, "http://api.test/v1", {"model": "m"}) as s:
+            assert s.finish() == responses.replay(TEXT)
+        with anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s:
+            assert s.finish() == anthropic.replay(MESSAGE)
+
+
+def test_the_openai_sdk_consumes_replayed_streams() -> None:
+    """The openai SDK reads a replayed Responses stream, and ``fold`` of the SDK's stream gives
+    what ``replay`` gives."""
+    openai = pytest.importorskip("openai")
+    with httpx.Client(transport=ReplayTransport(REASONING)) as http:
+        client = openai.OpenAI(api_key="k", base_url="http://api.test/v1", http_client=http)
+        events = client.responses.create(model="m", input="hi", stream=True)
+        assert responses.fold(events) == responses.replay(REASONING)
+
+
 # -- RecordingTransport ----------------------------------------------------------------------
 
 
@@ -248,93 +260,6 @@ def test_recording_transport_needs_the_matching_inner_transport(tmp_path: Path) 
     anyio.run(main, ReplayTransport(PLAIN))  # ReplayTransport is both: fine
     with pytest.raises(TypeError, match="async inner"):
         anyio.run(main, httpx.HTTPTransport())
-
-
-# -- synthesize ------------------------------------------------------------------------------
-
-
-@settings(max_examples=300)
-@given(folded_responses(), st.integers(1, 12))
-def test_property_replay_of_synthesize_is_identity(
-    response: ChatCompletionResponse, chunk_size: int
-) -> None:
-    """``replay(synthesize(r)) == r`` for any response (n>1, tool calls, refusal, reasoning,
-    logprobs, usage, extensions), whatever the chunk size; also chunk by chunk via ``fold``."""
-    assert streamagg.replay(synthesize(response, chunk_size=chunk_size)) == response
-    chunks = synthesize_chunks(response, chunk_size=chunk_size)
-    agg = streamagg.Aggregator()
-    for chunk in chunks:
-        agg.feed(chunk)
-    agg.feed_done()
-    assert agg.result() == response
-
-
-@pytest.mark.parametrize("path", sorted(STREAMS.glob("*.sse")), ids=lambda p: p.stem)
-def test_synthesize_recorded_responses(path: Path) -> None:
-    """Every recorded stream's response survives synthesize -> replay, given as a dict too."""
-    try:
-        response = streamagg.replay(path)
-    except streamagg.StreamError as exc:
-        response = exc.partial
-    again = streamagg.replay(synthesize(streamagg.to_dict(response), chunk_size=3))
-    assert again == response
-
-
-def test_synthesize_is_a_realistic_stream() -> None:
-    """Role first, text in pieces, the finish chunk, a usage-only chunk, then ``[DONE]``."""
-    response = streamagg.replay(PLAIN)
-    chunks = synthesize_chunks(response, chunk_size=10)
-    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
-    pieces = [c["choices"][0]["delta"].get("content") for c in chunks[1:-2]]
-    assert all(p is not None and len(p) <= 10 for p in pieces)
-    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[-1]["choices"] == []
-    assert chunks[-1]["usage"]["total_tokens"] == 44
-    raw = synthesize(response)
-    assert raw.endswith(b"data: [DONE]\n\n")
-    assert b"usage" not in synthesize(response, include_usage=False)
-
-
-def test_synthesize_tool_calls_and_interleaved_choices() -> None:
-    """Tool-call arguments stream in pieces after a head with id and name; n>1 interleaves."""
-    r = ChatCompletionResponse(
-        choices=[
-            Choice(0, Message(tool_calls=[ToolCall("c1", function=FunctionCall("f", "{}12"))])),
-            Choice(1, Message(content="abcdef")),
-        ]
-    )
-    chunks = synthesize_chunks(r, chunk_size=2)
-    order = [c["choices"][0]["index"] for c in chunks]
-    assert order[:4] == [0, 1, 0, 1]
-    calls = [
-        c["choices"][0]["delta"]["tool_calls"][0]
-        for c in chunks
-        if "tool_calls" in c["choices"][0]["delta"]
-    ]
-    assert calls[0] == {
-        "index": 0,
-        "id": "c1",
-        "type": "function",
-        "function": {"name": "f", "arguments": "{}"},
-    }
-    assert calls[1] == {"index": 0, "function": {"arguments": "12"}}
-
-
-def test_synthesize_interval_adds_timing() -> None:
-    """``interval`` puts a timing line before each event."""
-    raw = synthesize(
-        ChatCompletionResponse(choices=[Choice(0, Message(content="hi"))]), interval=0.5
-    )
-    times = [t for t, _ in timed_segments(raw)]
-    assert times == [0.5 * n for n in range(1, len(times) + 1)]
-
-
-def test_synthesize_rejects_a_bad_chunk_size() -> None:
-    """The chunk size is at least one character."""
-    with pytest.raises(ValueError, match="chunk_size"):
-        synthesize(ChatCompletionResponse(), chunk_size=0)
-    assert streamagg.replay(synthesize(ChatCompletionResponse())) == ChatCompletionResponse()
 
 
 # -- StreamCassette --------------------------------------------------------------------------
@@ -469,6 +394,23 @@ def test_cassette_records_and_replays_an_error_answer(tmp_path: Path) -> None:
             fold_sync(cassette)
         assert info.value.response.status_code == 401
     assert (tmp_path / "auth.sse").read_bytes().startswith(b": http-status: 401\n")
+
+
+def test_cassette_records_and_replays_a_dialect(tmp_path: Path) -> None:
+    """A cassette records an Anthropic stream from the live side and replays it identically."""
+    live = ReplayTransport(TOOL_MESSAGE)
+    cassette = StreamCassette(tmp_path, "claude", mode="missing", live=live)
+    with (
+        cassette.client() as client,
+        anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s,
+    ):
+        recorded = s.finish()
+    assert [p.name for p in cassette.recorded] == ["claude.sse"]
+    with (
+        StreamCassette(tmp_path, "claude").client() as client,
+        anthropic.create(client, "http://api.test/v1", {"model": "m"}) as s,
+    ):
+        assert s.finish() == recorded == anthropic.replay(TOOL_MESSAGE)
 
 
 def test_a_request_identity_keeps_no_credentials() -> None:

@@ -1,5 +1,5 @@
-"""The stall watchdog and the timings, over a real loopback server (sync and async), and the
-sans-IO ``Clock`` with made-up times."""
+"""The stall watchdog and the timings (``streamagg._app.timing``), over a real loopback server
+(sync and async), and the sans-IO ``Clock`` with made-up times."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The one path from bytes to a fold (``StreamReader``), and every entry point that uses it."""
+"""The one path from bytes to a fold (``StreamReader``, ``streamagg._core.reader``), and every
+entry point that uses it."""
 
 from __future__ import annotations
 

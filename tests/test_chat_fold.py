@@ -1,4 +1,6 @@
-"""The fold rules, one test each, plus hypothesis properties for the merge rules."""
+"""Chat completions' fold (``streamagg._chat.fold`` and the state it drives: ``state``,
+``choice``, ``tools``, ``parts``): each rule of ``streamagg._chat.rules``, one test each, plus
+hypothesis properties for the merge rules."""
 
 from __future__ import annotations
 
@@ -34,22 +36,7 @@ from streamagg import (
     to_dict,
 )
 
-
-def chunk(*choices: dict[str, Any], **top: Any) -> dict[str, Any]:
-    """A chunk with the given choices (each a dict of choice keys) and top-level keys."""
-    base: dict[str, Any] = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1700000000,
-        "model": "m",
-    }
-    base.update(top)
-    base.setdefault("choices", list(choices))
-    return base
-
-
-def delta(index: int = 0, finish: str | None = None, **d: Any) -> dict[str, Any]:
-    return {"index": index, "delta": d, "logprobs": None, "finish_reason": finish}
+from .helpers import chunk, delta, sse
 
 
 def done(*chunks: dict[str, Any]) -> Aggregator:
@@ -1094,7 +1081,7 @@ def test_every_entry_point_takes_text_keys() -> None:
         chunk(delta(note="a")),
         chunk(delta(note="b", finish="stop")),
     ]
-    raw = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+    raw = sse(chunks)
 
     async def source() -> AsyncIterator[dict[str, Any]]:
         for c in chunks:

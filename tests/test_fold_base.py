@@ -1,6 +1,7 @@
-"""What every typed-event dialect's fold shares (``streamagg._core.fold``): keep-alives and
-comments sent as data, ``[DONE]``, data that is not a JSON object, nesting limits, SDK objects,
-SSE events, bodies, and input after the end. Each behaviour is checked on every such dialect."""
+"""What every typed-event dialect's fold shares (``FoldBase`` in ``streamagg._core.fold``):
+keep-alives and comments sent as data, ``[DONE]``, data that is not a JSON object, nesting limits,
+SDK objects, SSE events, bodies, and input after the end. Each behaviour is checked on every such
+dialect."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 import streamagg
 from streamagg import anthropic, completions, gemini, ollama, responses
+
+from .helpers import ndjson, sse
 
 # A first event of each dialect that starts an object (so that a snapshot has an id or text).
 FIRST: dict[str, tuple[Any, dict[str, Any]]] = {
@@ -31,10 +34,7 @@ DIALECTS = sorted(FIRST)
 
 def framed(dialect: str, *events: Any) -> bytes:
     """Events as their dialect frames them (strings go as raw data)."""
-    datas = [e if isinstance(e, str) else json.dumps(e) for e in events]
-    if dialect == "ollama":
-        return "".join(d + "\n" for d in datas).encode()
-    return "".join(f"data: {d}\n\n" for d in datas).encode()
+    return ndjson(events) if dialect == "ollama" else sse(events)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -1,6 +1,7 @@
-"""The app helpers of the Responses and Anthropic dialects against a real loopback server: the
-same behaviour as ``chat()`` (deltas, text, the folded object, errors with the dialect's partial,
-the watchdog, timings), sync and async."""
+"""The app helpers of the dialects other than chat (``streamagg._app.dialects``): the Responses and
+Anthropic helpers against a real loopback server, with the same behaviour as ``chat()`` (deltas,
+text, the folded object, errors with the dialect's partial, the watchdog, timings), sync and
+async; and, over ``httpx.MockTransport``, the request each dialect's ``create`` sends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg import anthropic, responses
+from streamagg import anthropic, completions, gemini, ollama, responses
 
 from .dialects import path
 
@@ -137,3 +138,37 @@ def test_requests_are_built_for_each_api() -> None:
     assert second.headers["x-api-key"] == "secret"
     assert second.headers.get_list("anthropic-version") == ["2099-01-01"]
     assert "authorization" not in second.headers
+
+
+def test_requests_are_built_for_gemini_ollama_and_completions() -> None:
+    """Each ``create`` calls its API's endpoint its way: Gemini's method and ``alt=sse`` in the
+    URL with ``x-goog-api-key`` and no ``stream`` key; Ollama's ``/api/chat`` and
+    ``/api/generate``; legacy completions with ``stream_options``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"", headers={"content-type": "text/event-stream"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        streams: list[Any] = [
+            gemini.create(client, "https://g.test/v1beta/models/m", {"contents": []}, api_key="g"),
+            ollama.create(client, "http://o.test", {"model": "m"}),
+            ollama.generate(client, "http://o.test", {"model": "m"}),
+            completions.create(client, "https://c.test/v1", {"prompt": "p"}, api_key="c"),
+        ]
+        for opened in streams:
+            with opened, pytest.raises(streamagg.IncompleteStreamError):
+                opened.finish()
+    first, chat, generate, legacy = seen
+    assert str(first.url) == "https://g.test/v1beta/models/m:streamGenerateContent?alt=sse"
+    assert first.headers["x-goog-api-key"] == "g"
+    assert json.loads(first.content) == {"contents": []}
+    assert (chat.url.path, generate.url.path) == ("/api/chat", "/api/generate")
+    assert json.loads(chat.content) == {"model": "m", "stream": True}
+    assert legacy.url.path == "/v1/completions"
+    assert json.loads(legacy.content) == {
+        "prompt": "p",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
