@@ -263,6 +263,41 @@ def test_fast_paths_agree_with_the_spec(
     assert got == [event[:2] for event in want]
 
 
+def test_feed_data_items_on_every_path() -> None:
+    """``feed_data`` gives an unnamed event as its data alone and a named one as a tuple, on
+    the fast path (whole events), the general path (an event cut across reads) and both."""
+    plain = b"data: a\n\ndata: b\n\n"
+    assert SSEDecoder().feed_data(plain) == ["a", "b"]
+    mixed = b"data: a\n\nevent: e\ndata: b\n\nid: 1\ndata: c\n\n: ping\ndata: d\ndata: e\n\n"
+    want = ["a", ("e", "b", "", None), "c", "d\ne"]
+    assert SSEDecoder().feed_data(mixed) == want
+    for cut in range(len(mixed) + 1):
+        decoder = SSEDecoder()
+        assert decoder.feed_data(mixed[:cut]) + decoder.feed_data(mixed[cut:]) == want, cut
+
+
+def test_feed_raw_ids_as_dispatched_within_one_read() -> None:
+    """``feed_raw`` gives each event the id and retry in force when it was dispatched, also
+    when they change between two events of one read."""
+    raw = b"data: a\n\nid: 1\ndata: b\n\ndata: c\n\nretry: 5\n\ndata: d\n\n"
+    assert SSEDecoder().feed_raw(raw) == [
+        ("message", "a", "", None),
+        ("message", "b", "1", None),
+        ("message", "c", "1", None),
+        ("message", "d", "1", 5),
+    ]
+
+
+def test_close_raw_gives_the_event_the_end_cut_off() -> None:
+    """``close_raw`` dispatches the event whose blank line never came, with its id."""
+    decoder = SSEDecoder()
+    assert decoder.feed_data(b"id: 3\ndata: {}\n\nevent: e\ndata: x") == ["{}"]
+    assert decoder.close_raw() == [("e", "x", "3", None)]
+    decoder = SSEDecoder()
+    assert decoder.feed_data(b"data: x\r") == []
+    assert decoder.close_raw() == [("message", "x", "", None)]
+
+
 def test_limit_feed_raises_at_once_feed_raw_after_the_events_before_it() -> None:
     """Past ``max_event_size``: ``feed`` raises as soon as the bytes arrive; ``feed_raw``
     returns the events completed before the long line and raises on the next call."""
