@@ -2,19 +2,27 @@
 
 Every failure the user can cause (a missing file, bad JSON, a malformed stream, an HTTP error)
 prints one line on stderr and exits non-zero: 1 for a stream or server error, 2 for bad usage.
+
+Input is read in pieces, never whole (a recording may be long, and ``/dev/zero`` is a file): a
+replay holds what ``Limits`` allows (a line or event up to ``max_event_size``), ``--stats`` and
+``--realtime`` included; a recording goes to its file, and to stdout, as it arrives; the request
+body ``record --data @FILE`` reads is at most ``MAX_REQUEST_BODY`` bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import logging
+import math
 import os
+import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +34,21 @@ from ._app.http import HTTPStatusError
 from ._app.timing import Clock, Timings, completion_tokens
 from ._core.convert import to_dict
 from ._core.errors import StreamError
+from ._core.limits import DEFAULT_LIMITS
 from ._core.reader import StreamReader
 from ._core.report import is_output_text
-from ._core.source import Source
+from ._core.source import Source, iter_source
 from ._registry import DIALECTS
-from ._registry.detect import detect_dialect, output_text, replay_any
+from ._registry.detect import Detector, output_text, replay_any
 from .testing import _server
 from .testing._faults import Faults
-from .testing._recording import RecordingTransport, paced, timed_segments
+from .testing._recording import RecordingTransport, TimedPieces, paced
 
-__all__ = ["main"]
+__all__ = ["MAX_REQUEST_BODY", "main"]
+
+#: The largest request body ``record --data @FILE`` reads: 64 MiB, more than any API accepts
+#: (a larger file is refused before it is read whole).
+MAX_REQUEST_BODY = 64 * 1024 * 1024
 
 
 class _UsageError(Exception):
@@ -84,7 +97,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("record", help="record a live stream to a file, with timing")
     p.add_argument("url", help="the API base URL or its /chat/completions URL")
-    p.add_argument("--data", required=True, help="the request JSON, or @FILE to read it")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="the request JSON, or @FILE to read it (@- for stdin; at most 64 MiB)",
+    )
     p.add_argument(
         "-o", "--output", required=True, help="the recording to write (.sse), or - for stdout"
     )
@@ -98,11 +115,19 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _read_source(file: str) -> bytes:
+def _read_request(file: str) -> bytes:
+    """The request body in ``file`` (``-``: stdin), up to ``MAX_REQUEST_BODY`` bytes."""
     try:
-        return sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        if file == "-":
+            data = sys.stdin.buffer.read(MAX_REQUEST_BODY + 1)
+        else:
+            with open(file, "rb") as f:
+                data = f.read(MAX_REQUEST_BODY + 1)
     except OSError as exc:
         raise _UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    if len(data) > MAX_REQUEST_BODY:
+        raise _UsageError(f"{file} is larger than {MAX_REQUEST_BODY} bytes: not a request body")
+    return data
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -116,9 +141,9 @@ def _replay(args: argparse.Namespace) -> int:
     source: Source = sys.stdin.buffer if args.file == "-" else args.file
     try:
         if args.stats:
-            _print_json(_recorded_timings(_read_source(args.file)).to_otel())
+            _print_json(_defined(_recorded_timings(source).to_otel()))
         elif args.text and args.realtime:
-            _replay_text(_read_source(args.file))
+            _replay_text(source)
         elif args.text:
             _print_text(source)
         else:
@@ -165,12 +190,44 @@ def _print_text(source: Source) -> None:
         printer.end()
 
 
-def _replay_text(data: bytes) -> None:
+def _timed_pieces(source: Source, timed: TimedPieces) -> Iterator[tuple[float | None, bytes]]:
+    """A recording's ``(time or None, bytes)`` pieces, read in pieces (``TimedPieces``)."""
+    for data in iter_source(source):
+        yield from timed.feed(data)
+    yield from timed.close()
+
+
+def _timed_reader(
+    source: Source,
+) -> tuple[StreamReader[Any], Iterable[tuple[float | None, bytes]], TimedPieces]:
+    """The reader of a recording's dialect, its timed pieces (all of them: those read to
+    detect the dialect first) and what was learnt of its timing lines.
+
+    The dialect is decided within the first ``max_event_size`` bytes (a stream of comments that
+    never names one is chat completions, the default): what is held meanwhile is bounded."""
+    timed = TimedPieces()
+    pieces = _timed_pieces(source, timed)
+    detector = Detector()
+    held: list[tuple[float | None, bytes]] = []
+    size = 0
+    dialect = None
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece[1])
+        dialect = detector.feed(piece[1])
+        if dialect is not None or size > DEFAULT_LIMITS.max_event_size:
+            break
+    if dialect is None:
+        dialect = detector.close()
+    return StreamReader(DIALECTS[dialect].new_fold()), itertools.chain(held, pieces), timed
+
+
+def _replay_text(source: Source) -> None:
     """Print the output text at the recording's recorded pace (its timing lines)."""
-    reader = StreamReader(DIALECTS[detect_dialect(data)].new_fold())
+    reader, pieces, _ = _timed_reader(source)
     printer = _TextPrinter()
     try:
-        for wait, piece in paced(timed_segments(data), timing=True):
+        for wait, piece in paced(pieces, timing=True):
             if wait:
                 time.sleep(wait)
             deltas: list[Any] = []
@@ -183,25 +240,42 @@ def _replay_text(data: bytes) -> None:
         printer.end()
 
 
-def _recorded_timings(data: bytes) -> Timings:
-    """The timings of a recording, from its timing lines (seconds since the request)."""
-    segments = timed_segments(data)
-    if all(at is None for at, _ in segments):
-        raise _UsageError("the recording has no timing lines (streamagg record writes them)")
-    fold = DIALECTS[detect_dialect(data)].new_fold()
-    reader = StreamReader(fold)
+def _recorded_timings(source: Source) -> Timings:
+    """The timings of a recording, from its timing lines (seconds since the request). A time
+    earlier than the one before is read as the one before (said on stderr)."""
+    reader, pieces, timed = _timed_reader(source)
+    fold = reader.fold
     clock = Clock()
     clock.started(0.0)
     now = 0.0
-    for at, piece in segments:
+    for at, piece in pieces:
         now = now if at is None else at
         deltas: list[Any] = []
         done = reader.receive_data(piece, deltas)
         clock.arrived(now, fold.chunks, any(map(is_output_text, deltas)))
         if done:
             break
+    if not timed.timed:
+        raise _UsageError("the recording has no timing lines (streamagg record writes them)")
+    if timed.backwards:
+        print(
+            f"streamagg: note: {timed.backwards} timing line(s) went back in time; each was read "
+            "as the time before it",
+            file=sys.stderr,
+        )
     clock.ended(now)
-    return clock.timings(now, completion_tokens(reader.receive_eof()))
+    tokens = completion_tokens(reader.receive_eof())
+    if tokens is not None and tokens > sys.float_info.max:
+        tokens = None  # a count no float holds (a hostile usage): no rate, rather than a crash
+    return clock.timings(now, tokens)
+
+
+def _defined(stats: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no infinity or NaN: a value that is not a finite number is undefined (null)."""
+    return {
+        name: None if isinstance(value, float) and not math.isfinite(value) else value
+        for name, value in stats.items()
+    }
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -245,7 +319,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     text = args.data
     if text.startswith("@"):
-        text = _read_source(text[1:]).decode("utf-8", "replace")
+        text = _read_request(text[1:]).decode("utf-8", "replace")
     try:
         payload = json.loads(text)
     except ValueError as exc:
@@ -268,7 +342,8 @@ def _record(args: argparse.Namespace) -> int:
             raise _UsageError(f"{output} is a folder: give the recording's file name")
         status = _record_to(args, payload, headers, api_key, output)
         if to_stdout and output.exists():
-            sys.stdout.buffer.write(output.read_bytes())
+            with output.open("rb") as recording:
+                shutil.copyfileobj(recording, sys.stdout.buffer)
             sys.stdout.flush()
     return status
 

@@ -64,7 +64,9 @@ class _Relaying:
         self.on_finish = on_finish
         self.rewrite = rewrite
         self.boundaries = EventBoundaries()
-        self.held = b""  # the start of an event not yet complete
+        # The start of an event not yet complete, in the pieces it came in: joined once the
+        # event is (an event that never ends costs one copy, not one per read).
+        self.held: list[bytes] = []
         self.finished = False
         self.pending: StreamError[ChatCompletionResponse] | None = None
         self.response: ChatCompletionResponse | None = None
@@ -82,16 +84,19 @@ class _Relaying:
         events = []
         held = self.held
         for end in self.boundaries.feed(data):
-            events.append(held + data[start:end])
-            held = b""
+            held.append(data[start:end])
+            events.append(b"".join(held))
+            held.clear()
             start = end
-        self.held = held + data[start:]
+        if start < len(data):
+            held.append(data[start:] if start else data)
         rewrite = self.rewrite
         return [rewrite(e) for e in events] if rewrite is not None else events
 
     def rest(self) -> list[bytes]:
         """What is left to forward when the upstream body ended (an unfinished last event)."""
-        held, self.held = self.held, b""
+        held = b"".join(self.held)
+        self.held.clear()
         if not held:
             return []
         return [self.rewrite(held) if self.rewrite is not None else held]

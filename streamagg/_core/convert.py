@@ -100,10 +100,11 @@ def _unstructure_hook(
         for name in omit:
             if d[name] is None:
                 del d[name]
-        if lenient:  # an extension holds a known key whose value had another type
-            for key, value in obj.extensions.items():
-                if d.get(key) is None:
-                    d[key] = value
+        if lenient:
+            # An extension under a known key holds the value that did not fit its field
+            # (which kept its default): the value as it came wins, so that structuring the
+            # dict again gives the same object.
+            d.update(obj.extensions)
         else:
             for key, value in obj.extensions.items():
                 d.setdefault(key, value)  # a known field always wins over an extension

@@ -5,6 +5,7 @@ naming the field, which ``FoldBase`` turns into the public errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -13,9 +14,21 @@ from .limits import Limits
 from .merge import short_repr
 from .pieces import Pieces
 
-__all__ = ["Streamed", "check_count", "error_message", "index_of", "keyed_entry", "text_of"]
+__all__ = [
+    "NestingMeter",
+    "Streamed",
+    "check_count",
+    "error_message",
+    "index_of",
+    "keyed_entry",
+    "text_of",
+]
 
 E = TypeVar("E")
+
+# What changes the nesting of JSON text: brackets, and the quotes and escapes of strings.
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+_STRING = re.compile(r'["\\]')
 
 
 def error_message(error: Any) -> str:
@@ -99,3 +112,41 @@ def check_count(count: int, limits: Limits, what: str) -> None:
     """Raise ``OverLimit`` when a response would hold more than ``max_items`` ``what``."""
     if count > limits.max_items:
         raise OverLimit("max_items", what)
+
+
+class NestingMeter:
+    """The deepest nesting of JSON text fed in pieces (strings and their escapes understood),
+    for text a fold keeps whole and parses only when it builds its object (Anthropic's tool
+    input): ``deepest`` is the most objects and lists ever open at once. Linear in the text,
+    with a regular expression finding the characters that matter."""
+
+    __slots__ = ("_escape", "_string", "deepest", "depth")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.deepest = 0
+        self._string = False  # inside a string
+        self._escape = False  # a backslash ended the last piece: its character comes next
+
+    def feed(self, text: str) -> None:
+        """Measure the next piece of text."""
+        pos = 0
+        if self._escape:
+            self._escape = False
+            pos = 1
+        size = len(text)
+        while pos < size:
+            found = (_STRING if self._string else _STRUCTURE).search(text, pos)
+            if found is None:
+                return
+            char, pos = found.group(), found.end()
+            if char == "\\":
+                pos += 1  # the escaped character, whatever it is
+                self._escape = pos > size
+            elif char == '"':
+                self._string = not self._string
+            elif char in "[{":
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            else:
+                self.depth -= 1

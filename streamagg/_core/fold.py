@@ -367,7 +367,13 @@ class EventFold(FoldBase[R, D]):
     event, ``receive``/``receive_body`` for ``StreamReader``, ``snapshot()`` at any time and
     ``result()`` at the end. The options are the fold options of ``Aggregator`` that apply
     (``limits``, ``strict``).
+
+    A dialect whose events all name their type (``named = True``: the Responses API, Anthropic
+    Messages) refuses an event without a string ``type`` (or SSE event name) as bad input.
     """
+
+    #: Whether every event of the dialect names its type.
+    named = False
 
     def _event(self, kind: str, event: dict[str, Any], out: list[D] | None) -> None:
         """Fold one event of type ``kind``; raise ``InvalidChunk`` naming a bad field."""
@@ -462,6 +468,9 @@ class EventFold(FoldBase[R, D]):
 
     def _dispatch(self, kind: Any, event: dict[str, Any], out: list[D] | None) -> None:
         self._chunks += 1
+        if kind.__class__ is not str and self.named:
+            self._bad_input(str(InvalidChunk("type", "a string", kind)), event)
+            return
         if kind == "error":
             self._error_event(event)
             return

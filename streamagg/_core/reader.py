@@ -229,6 +229,15 @@ class StreamReader(Generic[R]):
         # the pieces.
         rest = head[self._scanned :].lstrip(_WHITESPACE)
         if not rest:
+            # Nothing but whitespace so far: whole lines of it are blank lines, which mean
+            # nothing in an event stream (and nothing before a JSON body), so they are dropped
+            # and only the line under way is held, bounded like any line.
+            start = len(_BOM) if head.startswith(_BOM) else 0
+            last_end = max(head.rfind(b"\n"), head.rfind(b"\r"))
+            if last_end >= start:
+                del head[start : last_end + 1]
+            if len(head) > self.limits.max_event_size:
+                self._exceeded("a line", "max_event_size")
             self._scanned = len(head)
             return b""
         self._json = rest[0] in _JSON_STARTS

@@ -12,7 +12,9 @@ A whole JSON body (a recorded non-streaming answer) decides by ``claims_body`` (
 chunk of a dialect framed as lines (Ollama) is that dialect's.
 
 ``Detector`` reads bytes incrementally (linear however they are split) and keeps them until it
-decides, so that they can then be given to the chosen fold's reader.
+decides, so that they can then be given to the chosen fold's reader. It keeps at most
+``max_event_size`` bytes (the most a whole JSON body may be): input that names no dialect by
+then (random bytes, a file that is no recording) is refused with ``LimitExceededError``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._core.errors import LimitExceededError
 from .._core.fold import decode_json
 from .._core.limits import DEFAULT_LIMITS, Limits
 from .._core.reader import StreamReader, body_is_json
@@ -86,9 +89,11 @@ def _of_body(body: str) -> str:
 class Detector:
     """Bytes in (split anywhere), the dialect out once an event names it (see the module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.dialect: str | None = None
+        self.limits = limits
         self.pieces: list[bytes] = []  # what was read before the dialect was known
+        self._held = 0  # their size
         self._json: bool | None = None
         self._decoder = SSEDecoder()
         self._head = b""
@@ -99,6 +104,9 @@ class Detector:
         if self.dialect is not None:
             return self.dialect
         self.pieces.append(data)
+        self._held += len(data)
+        if self._held > self.limits.max_event_size:
+            self._give_up()
         if self._json is None:
             self._head += data
             self._json = body_is_json(self._head)
@@ -113,6 +121,16 @@ class Detector:
                 self.dialect = dialect
                 return dialect
         return None
+
+    def _give_up(self) -> None:
+        limit = self.limits.max_event_size
+        raise LimitExceededError(
+            f"the first {limit} bytes name no dialect (max_event_size={limit}): "
+            "not a recording of a stream, or of no API streamagg knows",
+            limit="max_event_size",
+            value=limit,
+            partial=DEFAULT.new_fold(self.limits).snapshot(),
+        )
 
     def _first_line(self, data: bytes) -> str | None:
         """A JSON body: its first line decides when it is a whole chunk (NDJSON); otherwise
@@ -170,7 +188,7 @@ def replay_any(
 ) -> tuple[str, Any]:
     """Fold a recording of any dialect: ``(dialect, final object)``. ``on_deltas``, when given,
     is called with the deltas of each piece as it is read (to show them while reading)."""
-    detector = Detector()
+    detector = Detector(limits)
     pieces = iter(iter_source(source))
     dialect: str | None = None
     for piece in pieces:

@@ -33,7 +33,7 @@ from typing import Any
 
 from .._core.convert import converter
 from .._core.errors import InvalidChunk
-from .._core.fields import Streamed, check_count, index_of, text_of
+from .._core.fields import NestingMeter, Streamed, check_count, index_of, text_of
 from .._core.fold import EventFold, decode_json
 from .._core.partial import PartialJSON
 from .._core.pieces import Pieces
@@ -59,12 +59,17 @@ _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking"}
 class _Block(Streamed):
     """A content block: its JSON, its streamed strings as pieces, its input JSON text."""
 
-    __slots__ = ("json", "raw")
+    __slots__ = ("json", "meter", "opens", "raw")
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(data)
         self.json = Pieces()
         self.raw: str | None = None  # the input text, when it did not parse
+        # The input text is parsed only when the message is built; its nesting is bounded as it
+        # arrives. Counting brackets is a bound (some may be in strings): the text is measured
+        # (``meter``) only once there are more than ``max_depth`` of them.
+        self.opens = 0
+        self.meter: NestingMeter | None = None
 
     def build(self) -> dict[str, Any]:
         data = super().build()
@@ -96,11 +101,14 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
     ``message_stop``; each with the partial ``Message``.
     """
 
+    named = True
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._message: dict[str, Any] | None = None
         self._usage: dict[str, Any] = {}
         self._blocks: dict[int, _Block] = {}
+        self._top = -1  # the largest block index (deltas without an index go to it)
         self._offset = 0  # where the blocks of a second message_start go
 
     def _incomplete(self) -> str:
@@ -135,7 +143,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         """An event's block index; without one (some gateways leave it out), the last block
         started."""
         if event.get("index") is None:
-            return max(self._blocks, default=self._offset)
+            return self._top if self._blocks else self._offset
         return index_of(event, "index") + self._offset
 
     def _block(self, event: dict[str, Any]) -> tuple[int, _Block]:
@@ -149,7 +157,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         block = self._blocks.get(index)
         if block is None:  # a delta for a block that never started
             check_count(len(self._blocks) + 1, self.limits, "content blocks")
-            block = self._blocks[index] = _Block({})
+            block = self._new_block(index, {})
         return index, block
 
     def _delta(self, event: dict[str, Any], out: list[MessageDelta] | None) -> None:
@@ -158,7 +166,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             raise InvalidChunk("delta", "an object", delta)
         index, block = self._block(event)
         kind = delta.get("type")
-        key = _TEXT_DELTAS.get(kind)  # type: ignore[arg-type]
+        key = _TEXT_DELTAS.get(kind) if kind.__class__ is str else None
         if key is None:
             self._other_kind(index, block, kind, delta, out)
             return
@@ -185,6 +193,9 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
         """A delta that is not text: input JSON, a signature, a citation, or another type."""
         if kind == "input_json_delta":
             text = text_of(delta.get("partial_json"), "partial_json")
+            block.opens += text.count("[") + text.count("{")
+            if block.opens > self.limits.max_depth:
+                self._measure_input(block, text)  # before the text is kept
             block.json.add(text)
             if out is not None and text:
                 out.append(InputJSONDelta(index, text))
@@ -196,8 +207,25 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
                 citations = block.data["citations"] = []
             check_count(len(citations) + 1, self.limits, "citations in a block")
             citations.append(self._kept(delta.get("citation"), "citation"))
-        else:
+        elif kind.__class__ is str or kind is None:
             self._other_delta(block, delta)
+        else:
+            raise InvalidChunk("delta.type", "a string", kind)
+
+    def _new_block(self, index: int, data: dict[str, Any]) -> _Block:
+        block = self._blocks[index] = _Block(data)
+        self._top = max(self._top, index)
+        return block
+
+    def _measure_input(self, block: _Block, text: str) -> None:
+        """Refuse input JSON nested deeper than ``max_depth`` (it is parsed when built), before
+        ``text`` is kept: the partial message holds only what fits."""
+        if block.meter is None:
+            block.meter = NestingMeter()
+            block.meter.feed("".join(block.json))
+        block.meter.feed(text)
+        if block.meter.deepest > self.limits.max_depth:
+            raise self._too_deep("the field input")
 
     def _other_delta(self, block: _Block, delta: dict[str, Any]) -> None:
         """A delta of another type: its keys onto the block, strings concatenated."""
@@ -211,7 +239,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
 
     def _start(self, event: dict[str, Any], out: list[MessageDelta] | None) -> None:
         if event.get("index") is None:  # a block started without its index: the next one
-            index = max(self._blocks, default=self._offset - 1) + 1
+            index = (self._top if self._blocks else self._offset - 1) + 1
         else:
             index = index_of(event, "index") + self._offset
         data = event.get("content_block")
@@ -219,7 +247,7 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             raise InvalidChunk("content_block", "an object", data)
         if index not in self._blocks:
             check_count(len(self._blocks) + 1, self.limits, "content blocks")
-        self._blocks[index] = _Block(dict(self._kept(data, "content_block")))
+        self._new_block(index, dict(self._kept(data, "content_block")))
         if out is not None:
             kind = data.get("type")
             out.append(BlockStart(index, kind if kind.__class__ is str else None))
@@ -233,12 +261,12 @@ class MessagesAggregator(EventFold[Message, MessageDelta]):
             self._message = message
         else:  # a second message: keep the first id, put its blocks after ours
             self._message = {**message, **{k: v for k, v in self._message.items() if k == "id"}}
-            self._offset = max(self._blocks, default=-1) + 1
+            self._offset = self._top + 1
         content = message.get("content")
         if content.__class__ is list:
             for i, block in enumerate(content):
                 if block.__class__ is dict:
-                    self._blocks[self._offset + i] = _Block(dict(block))
+                    self._new_block(self._offset + i, dict(block))
         self._update_usage(message.get("usage"))
 
     def _update_usage(self, usage: Any) -> None:

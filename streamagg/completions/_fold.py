@@ -22,7 +22,7 @@ from typing import Any
 
 from .._core.convert import converter
 from .._core.errors import InvalidChunk
-from .._core.fields import check_count, keyed_entry
+from .._core.fields import keyed_entry
 from .._core.fold import EventFold, Phase
 from .._core.pieces import Pieces
 from ._events import CompletionDelta, CompletionFinish, CompletionText
@@ -146,9 +146,9 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
                     continue
                 if items.__class__ is not list:
                     raise InvalidChunk(f"choices[].logprobs.{key}", "a list", items)
-                existing = kept.setdefault(key, [])
-                check_count(len(existing) + len(items), self.limits, "logprob entries")
-                existing.extend(self._kept(items, key) if key == "top_logprobs" else items)
+                # Logprob tokens are not items (``max_items``): they are bounded by the stream's
+                # size, as chat's are; each is checked for nesting.
+                kept.setdefault(key, []).extend(self._kept(items, key))
             elif items is not None:
                 kept[key] = self._kept(items, key)
         choice.logprobs = kept

@@ -31,9 +31,10 @@ import re
 from typing import Any
 
 from .._core.convert import converter
-from .._core.errors import InvalidChunk
+from .._core.errors import InvalidChunk, OverLimit
 from .._core.fields import Streamed, check_count, keyed_entry, text_of
 from .._core.fold import EventFold, Phase
+from .._core.pieces import Pieces
 from ._events import FinishDelta, GeminiDelta, PartStart, TextDelta, ThoughtDelta
 from ._models import GenerateContentResponse
 
@@ -61,12 +62,27 @@ def _steps(path: str) -> list[str | int]:
     return steps
 
 
-def _place(container: Any, step: str | int) -> None:
-    """Make room for ``step`` in ``container`` (a list grows to its index)."""
+def _place(container: Any, step: str | int, max_items: int) -> None:
+    """Make room for ``step`` in ``container`` (a list grows to its index, within
+    ``max_items``)."""
     if isinstance(step, int):
         if not isinstance(container, list):
             raise InvalidChunk("partialArgs[].jsonPath", "a path matching the arguments", step)
+        if step >= max_items:
+            raise OverLimit("max_items", "elements in a list of arguments")
         container.extend([None] * (step + 1 - len(container)))
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as JSON: their streamed strings (``Pieces``) joined, containers copied."""
+    cls = value.__class__
+    if cls is Pieces:
+        return "".join(value)
+    if cls is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if cls is list:
+        return [_plain(v) for v in value]
+    return value
 
 
 class _Part(Streamed):
@@ -81,8 +97,9 @@ class _Part(Streamed):
         self.text_only = _TEXT_KEYS.issuperset(data)
         self.thought = bool(data.get("thought"))
 
-    def write_arg(self, entry: Any, max_steps: int) -> None:
-        """Apply one ``partialArgs`` entry to the open call's ``args``."""
+    def write_arg(self, entry: Any, max_steps: int, max_items: int) -> None:
+        """Apply one ``partialArgs`` entry to the open call's ``args``. A streamed string is
+        kept in pieces (joined when the part is built), so that its cost stays linear."""
         if entry.__class__ is not dict:
             raise InvalidChunk("partialArgs[]", "an object", entry)
         path = entry.get("jsonPath")
@@ -98,17 +115,21 @@ class _Part(Streamed):
         call = self.data["functionCall"]
         node: Any = call.setdefault("args", {})
         for step, following in itertools.pairwise(steps):
-            _place(node, step)
+            _place(node, step, max_items)
             child = node[step] if isinstance(step, int) else node.get(step)
             if child is None:
                 child = [] if isinstance(following, int) else {}
                 node[step] = child
             node = child
         last = steps[-1]
-        _place(node, last)
-        current = node.get(last) if isinstance(node, dict) else node[last]
-        if key == "stringValue" and isinstance(current, str):
-            value = current + text_of(value, "partialArgs[].stringValue")
+        _place(node, last, max_items)
+        if key == "stringValue":
+            text = text_of(value, "partialArgs[].stringValue")
+            current = node.get(last) if isinstance(node, dict) else node[last]
+            if current.__class__ is Pieces:
+                current.add(text)
+                return
+            value = Pieces((text,))
         node[last] = value
 
 
@@ -148,9 +169,11 @@ class _Candidate:
 def _built_part(part: _Part) -> dict[str, Any]:
     data = part.build()
     call = data.get("functionCall")
-    if isinstance(call, dict) and ("partialArgs" in call or "willContinue" in call):
+    if isinstance(call, dict):  # streamed arguments joined; the streaming keys left out
         data["functionCall"] = {
-            k: v for k, v in call.items() if k not in ("partialArgs", "willContinue")
+            k: _plain(v) if k == "args" else v
+            for k, v in call.items()
+            if k not in ("partialArgs", "willContinue")
         }
     return data
 
@@ -328,7 +351,7 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
             if partial.__class__ is not list:
                 raise InvalidChunk("functionCall.partialArgs", "a list", partial)
             for entry in partial:
-                part.write_arg(entry, self.limits.max_depth)
+                part.write_arg(entry, self.limits.max_depth, self.limits.max_items)
         if not call.get("willContinue"):
             part.open_call = False
 

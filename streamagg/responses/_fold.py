@@ -129,11 +129,15 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
     before a terminal event; each with the partial ``Response``.
     """
 
+    named = True
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._response: dict[str, Any] | None = None  # from response.created / in_progress
         self._terminal: dict[str, Any] | None = None
         self._items: dict[int, _Item] = {}
+        self._last = -1  # the largest output index
+        self._ids: dict[str, int] = {}  # the index of each item id (the first item with it)
 
     def _incomplete(self) -> str:
         if self._chunks == 0:
@@ -179,11 +183,10 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         if event.get("output_index") is not None:
             return index_of(event, "output_index")
         item_id = event.get("item_id")
-        if item_id is not None:
-            for index, item in self._items.items():
-                if item.data.get("id") == item_id:
-                    return index
-        return max(self._items, default=0)
+        index = self._ids.get(item_id) if item_id.__class__ is str else None
+        if index is not None:
+            return index
+        return max(self._last, 0)
 
     def _item(self, event: dict[str, Any], item_type: str) -> tuple[int, _Item]:
         """The item an event is about (and its index), created if it was never announced."""
@@ -195,8 +198,21 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
             if item_type == "message":
                 data["role"] = "assistant"
             data["status"] = "in_progress"
-            item = self._items[index] = _Item(data)
+            item = self._store(index, _Item(data))
         return index, item
+
+    def _store(self, index: int, item: _Item) -> _Item:
+        """Keep ``item`` at ``index``, and where its id and the last index point."""
+        old = self._items.get(index)
+        old_id = None if old is None else old.data.get("id")
+        if old_id.__class__ is str and self._ids.get(old_id) == index:
+            del self._ids[old_id]
+        self._items[index] = item
+        self._last = max(self._last, index)
+        ident = item.data.get("id")
+        if ident.__class__ is str:
+            self._ids.setdefault(ident, index)
+        return item
 
     def _part(self, item: _Item, where: str, index: int, part_type: str) -> _Part:
         parts: dict[int, _Part] = getattr(item, where)
@@ -221,7 +237,7 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         # is new (an item or part never announced, the first piece of a string).
         where, key, item_type, part_type = spec
         index = event.get("output_index")
-        item = self._items.get(index)  # type: ignore[arg-type]
+        item = self._items.get(index) if index.__class__ is int else None
         if item is None:
             index, item = self._item(event, item_type)
         target: _Part = item
@@ -262,10 +278,10 @@ class ResponsesAggregator(EventFold[Response, ResponseDelta]):
         if event.get("output_index") is not None or done:
             index = self._output_index({"item_id": data.get("id"), **event})
         else:  # an item added without its index: the next one
-            index = max(self._items, default=-1) + 1
+            index = self._last + 1
         if index not in self._items:
             check_count(len(self._items) + 1, self.limits, "output items")
-        self._items[index] = item = _Item(dict(self._kept(data, "item")), done)
+        item = self._store(index, _Item(dict(self._kept(data, "item")), done))
         check_count(max(len(item.content), len(item.summary)), self.limits, "parts in an item")
         if out is not None:
             kind, status = data.get("type"), data.get("status")

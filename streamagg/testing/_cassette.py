@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from ._matching import DEFAULT_VOLATILE_KEYS, identity, mismatch
+from .._core.limits import Limits
+from ._matching import DEFAULT_VOLATILE_KEYS, deny_list, identity, mismatch, redacted_url
 from ._recording import RecordingTransport
 from ._replay_transport import RecordingMissingError, ReplayTransport, describe
 
@@ -44,8 +45,15 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     Each recording keeps the request it answers beside it (``NAME.request.json``: method,
     path, canonical JSON body without ``volatile_keys``, and a digest; never a header, never a
-    credential in the URL). A request that is not the recorded one raises
-    ``RecordingMismatchError`` with a diff (``"missing"`` mode records it again).
+    credential). A request that is not the recorded one raises ``RecordingMismatchError`` with
+    a diff (``"missing"`` mode records it again). Credentials are known by name: query
+    parameters named like one are dropped and body fields named like one are kept as
+    ``"[redacted]"``; the names are ``DEFAULT_SECRET_NAMES`` (``key``, ``api_key``,
+    ``access_token``, ``code``, ``sig``, ``subscription-key``...) and ``secret_names``, compared
+    without case or separators (``api_key``, ``API-Key`` and ``apikey`` are one name); the
+    URLs in messages leave them out too.
+
+    ``limits`` bounds what recording holds and reads (see ``RecordingTransport``).
     """
 
     def __init__(
@@ -57,6 +65,8 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         timing: bool = False,
         live: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         volatile_keys: Iterable[str] = DEFAULT_VOLATILE_KEYS,
+        secret_names: Iterable[str] = (),
+        limits: Limits | None = None,
     ) -> None:
         if mode not in RECORD_MODES:
             raise ValueError(f"mode must be one of {RECORD_MODES}, not {mode!r}")
@@ -65,12 +75,15 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.mode = mode
         self.timing = timing
         self.volatile_keys = frozenset(volatile_keys)
+        #: The names of credentials (the defaults and ``secret_names``, as ``secret_name``
+        #: writes them).
+        self.secret_names = deny_list(secret_names)
         self.requests: list[httpx.Request] = []
         #: The recordings replayed (for the report of recordings no test used).
         self.used: list[Path] = []
         self._count = itertools.count()
         self._lock = threading.Lock()
-        self._recorder = RecordingTransport(self._target, live)
+        self._recorder = RecordingTransport(self._target, live, limits=limits)
 
     @property
     def recorded(self) -> list[Path]:
@@ -85,7 +98,7 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _target(self, request: httpx.Request, _: int) -> Path:
         path = self.path(request.extensions["streamagg_number"])
         # What the recording answers, kept beside it (never a header: no credentials).
-        kept = identity(request, self.volatile_keys)
+        kept = identity(request, self.volatile_keys, self.secret_names)
         path.parent.mkdir(parents=True, exist_ok=True)
         _request_file(path).write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
         return path
@@ -100,7 +113,13 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             kept = json.loads(kept_file.read_text())
         except ValueError:
             return None
-        return mismatch(kept, identity(request, self.volatile_keys))
+        return mismatch(kept, identity(request, self.volatile_keys, self.secret_names))
+
+    def _describe(self, request: httpx.Request) -> str:
+        """``describe(request)`` with the URL's credentials left out (messages end up in
+        test logs)."""
+        url = redacted_url(request.url, self.secret_names)
+        return describe(httpx.Request(request.method, url, content=request.content))
 
     def _route(self, request: httpx.Request) -> tuple[Path, bool]:
         """(the recording, whether to replay it)."""
@@ -114,14 +133,14 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return path, False
         if changed:
             raise RecordingMismatchError(
-                f"{describe(request)} is not the request {path.name} recorded (request "
+                f"{self._describe(request)} is not the request {path.name} recorded (request "
                 f"{number + 1} of the test); run pytest with --streamagg-record=missing to "
                 f"record it again:\n{changed}"
             )
         if not path.exists():
             there = sorted(p.name for p in self.directory.glob(f"{self.name}.*sse"))
             raise RecordingMissingError(
-                f"no recording {path} for {describe(request)} (request {number + 1} of the "
+                f"no recording {path} for {self._describe(request)} (request {number + 1} of the "
                 f"test; its recordings: {there or 'none'}); run pytest with "
                 "--streamagg-record=missing to record it from the live service"
             )

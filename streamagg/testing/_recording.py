@@ -20,9 +20,15 @@ body byte for byte::
 Only ``content-type``, ``retry-after`` and rate-limit headers are kept (never credentials or
 cookies).
 
+A timing line holds at most 15 digits before its point and 32 after (a longer one is an
+ordinary comment); a time earlier than the one before it is read as the one before (a
+recording's clock never runs backwards: ``TimedPieces.backwards`` counts such lines).
+
 Sans-IO: ``EventBoundaries`` finds where events end in bytes arriving in any pieces;
-``timed_segments`` splits a recording into ``(time, bytes)`` pieces. ``RecordingTransport`` (the
-one part that does I/O) writes recordings in this format from live responses.
+``timed_segments`` splits a recording into ``(time, bytes)`` pieces, and ``TimedPieces`` does
+the same for a recording read in pieces, holding no more than a timing line.
+``RecordingTransport`` (the one part that does I/O) writes recordings in this format from live
+responses, as they arrive.
 """
 
 from __future__ import annotations
@@ -32,20 +38,23 @@ import json
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import IO, Any, TypeAlias, cast
 
 import httpx
 
 from .._app.http import STREAM_CONTENT_TYPES, media_type
 from .._core.framing import EventBoundaries, segments_by_event
+from .._core.limits import DEFAULT_LIMITS, Limits
 from .._core.reader import body_is_json
 
 __all__ = [
     "HTTPAnswer",
     "RecordingTransport",
     "Target",
+    "TimedPieces",
     "content_type",
     "http_answer",
     "http_answer_recording",
@@ -56,7 +65,12 @@ __all__ = [
     "timing_line",
 ]
 
-_TIMING = re.compile(rb"(?:(?<=[\r\n])|^): t=(\d+(?:\.\d*)?)\n")
+# Digits are bounded so that a time is always finite (400 nines would read as infinity) and
+# a timing line is short enough to hold while it is incomplete.
+_TIMING = re.compile(rb"(?:(?<=[\r\n])|^): t=(\d{1,15}(?:\.\d{0,32})?)\n")
+# What the start of a timing line can be, before its line end has arrived.
+_TIMING_START = re.compile(rb":(?: (?:t(?:=(?:\d{1,15}(?:\.\d{0,32})?)?)?)?)?")
+_TIMING_MAX = len(b": t=") + 15 + 1 + 32 + 1
 
 
 _STATUS = b": http-status: "
@@ -136,7 +150,8 @@ def replay_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
 def timed_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
     """A recording as ``(arrival time or None, original bytes)`` pieces, timing lines removed.
 
-    Without timing lines the recording is cut into events, each with time None.
+    Without timing lines the recording is cut into events, each with time None. A time earlier
+    than the one before is read as the one before.
     """
     pieces: list[tuple[float | None, bytes]] = []
     matches = list(_TIMING.finditer(recording))
@@ -144,16 +159,83 @@ def timed_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
         return [(None, piece) for piece in segments_by_event(recording)]
     if matches[0].start() > 0:
         pieces.extend((None, p) for p in segments_by_event(recording[: matches[0].start()]))
+    latest = 0.0
     for match, following in zip(matches, [*matches[1:], None], strict=True):
+        latest = max(latest, float(match.group(1)))
         end = following.start() if following is not None else len(recording)
         body = recording[match.end() : end]
         if body:
-            pieces.append((float(match.group(1)), body))
+            pieces.append((latest, body))
     return pieces
 
 
+class TimedPieces:
+    """``timed_segments`` for a recording read in pieces: bytes in (split anywhere), ``(time or
+    None, bytes)`` out, timing lines removed, holding back no more than an unfinished timing
+    line.
+
+    A piece has the time of the timing line just before it, or None when it continues what the
+    piece before it began (or comes before any timing line): joined, the pieces are the
+    recording without its timing lines, and each time is the one ``timed_segments`` gives.
+    ``timed`` says whether a timing line has been read; ``backwards`` counts the ones that went
+    back in time (read as the time before them).
+    """
+
+    def __init__(self) -> None:
+        self._held = b""  # the start of what may be a timing line
+        self._after_eol = True  # the previous byte ended a line (or nothing was read yet)
+        self._time: float | None = None  # a timing line's time, for the next bytes
+        self._latest = 0.0
+        self.timed = False
+        self.backwards = 0
+
+    def feed(self, data: bytes) -> list[tuple[float | None, bytes]]:
+        """The pieces these bytes complete."""
+        if not data:
+            return []
+        # One byte of context makes the pattern's look-behind see the previous line end.
+        text = (b"\n" if self._after_eol else b"_") + self._held + data
+        pieces: list[tuple[float | None, bytes]] = []
+        start = 1
+        for match in _TIMING.finditer(text, 1):
+            self._emit(pieces, text[start : match.start()])
+            self._timing(float(match.group(1)))
+            start = match.end()
+        # Hold back a last line that may still become a timing line; let the rest go. (The byte
+        # before ``start`` is the context byte or a timing line's end: a line end counts there.)
+        eol = max(text.rfind(b"\n", start - 1), text.rfind(b"\r", start - 1))
+        tail = text[eol + 1 :] if eol >= 0 else b""
+        if len(tail) < _TIMING_MAX and _TIMING_START.fullmatch(tail):
+            self._emit(pieces, text[start : eol + 1])
+            self._held = tail
+        else:
+            self._emit(pieces, text[start:])
+            self._held = b""
+        self._after_eol = bool(self._held) or text[-1] in b"\r\n"
+        return pieces
+
+    def close(self) -> list[tuple[float | None, bytes]]:
+        """The end of the recording: what was held back (an unfinished timing line is bytes)."""
+        pieces: list[tuple[float | None, bytes]] = []
+        self._emit(pieces, self._held)
+        self._held = b""
+        return pieces
+
+    def _timing(self, at: float) -> None:
+        self.timed = True
+        if at < self._latest:
+            self.backwards += 1
+        self._latest = max(self._latest, at)
+        self._time = self._latest
+
+    def _emit(self, pieces: list[tuple[float | None, bytes]], data: bytes) -> None:
+        if data:
+            pieces.append((self._time, data))
+            self._time = None
+
+
 def paced(
-    pieces: list[tuple[float | None, bytes]], *, timing: bool, delay: float = 0.0
+    pieces: Iterable[tuple[float | None, bytes]], *, timing: bool, delay: float = 0.0
 ) -> Iterator[tuple[float, bytes]]:
     """``(seconds to wait, bytes)`` for sending pieces: at the recorded times when ``timing``
     (pieces without a time wait ``delay``), else ``delay`` between pieces."""
@@ -167,51 +249,175 @@ def paced(
 
 # -- recording live responses ------------------------------------------------------------
 
+# Bytes of decoded body produced at a time: a compressed piece of a few KiB can stand for
+# gigabytes (a "zip bomb"); it is inflated in steps of this size, each counted and written
+# before the next.
+_PIECE = 64 * 1024
+# The content codings a recording can be decoded from (zlib's); the request's Accept-Encoding
+# is narrowed to them, so that a server never picks one the recording could not undo.
+_DECODABLE = frozenset({"gzip", "x-gzip", "deflate", "identity"})
+# Codings httpx would undo for the app (with brotli or zstandard installed) that we cannot:
+# recording such a body would record bytes the app never saw.
+_UNDECODABLE = frozenset({"br", "zstd"})
+
+
+class _Inflate:
+    """One gzip or deflate coding undone in pieces of at most ``_PIECE`` bytes, the way httpx
+    undoes it for the app (deflate: zlib-wrapped, else raw; bytes after the end ignored)."""
+
+    def __init__(self, coding: str) -> None:
+        self._deflate = coding == "deflate"
+        self._first = True
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._zlib.decompress(data, _PIECE)
+            except zlib.error:
+                if self._first and self._deflate:  # raw deflate, as some servers send it
+                    self._first = False
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise
+            self._first = False
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            # A full piece may leave output pending even when all input was taken.
+            if self._zlib.eof or (not data and len(out) < _PIECE):
+                return
+
+
+class _Decoding:
+    """A response body's content codings undone for its recording, in bounded pieces,
+    counting the decoded bytes: past ``limit`` (``Limits.max_total_bytes``) it stops with
+    ``httpx.DecodingError`` rather than inflate a bomb."""
+
+    def __init__(self, request: httpx.Request, codings: list[str], limit: int | None) -> None:
+        self._request = request
+        # Codings are listed in the order they were applied: undone last first.
+        self._stages = [_Inflate(c) for c in reversed(codings)]
+        self._codings = ", ".join(codings)
+        self._limit = limit
+        self.size = 0  # decoded bytes so far
+
+    @classmethod
+    def of(cls, request: httpx.Request, response: httpx.Response, limit: int | None) -> _Decoding:
+        """The decoding of ``response`` (``httpx.DecodingError`` for a coding httpx would
+        undo and we cannot)."""
+        codings = [
+            c.strip().lower()
+            for c in response.headers.get_list("content-encoding", split_commas=True)
+        ]
+        refused = [c for c in codings if c in _UNDECODABLE]
+        if refused:
+            raise httpx.DecodingError(
+                f"cannot record a body sent with content-encoding {', '.join(refused)} "
+                "(recordings undo gzip and deflate; the request asked for no other)",
+                request=request,
+            )
+        # Codings httpx does not know either are passed as they are, to the app and to us.
+        return cls(request, [c for c in codings if c in _DECODABLE - {"identity"}], limit)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of ``data``."""
+        try:
+            for piece in self._through(data, 0):
+                self.size += len(piece)
+                if self._limit is not None and self.size > self._limit:
+                    raise httpx.DecodingError(
+                        f"the body decodes to more than max_total_bytes={self._limit} bytes",
+                        request=self._request,
+                    )
+                yield piece
+        except zlib.error as exc:
+            raise httpx.DecodingError(
+                f"the body is not valid {self._codings}: {exc}", request=self._request
+            ) from None
+
+    def _through(self, data: bytes, stage: int) -> Iterator[bytes]:
+        if stage == len(self._stages):
+            yield data
+            return
+        for piece in self._stages[stage].feed(data):
+            yield from self._through(piece, stage + 1)
+
+
+def _accept_only_decodable(request: httpx.Request) -> None:
+    """Narrow the request's Accept-Encoding to the codings a recording can undo."""
+    value = request.headers.get("accept-encoding")
+    if value is None:
+        return
+    codings = [c.strip() for c in value.split(",") if c.strip()]
+    kept = [c for c in codings if c.partition(";")[0].strip().lower() in _DECODABLE]
+    if kept != codings:
+        request.headers["accept-encoding"] = ", ".join(kept) or "identity"
+
 
 class _Recorder:
-    """Collects a response's bytes with the arrival time of each event, then writes the file.
+    """Writes a response's decoded bytes to its recording as they arrive, each event after
+    the line with its arrival time.
 
     Timing lines are SSE comments: only an event stream gets them. A JSON body (a non-streaming
     answer) or JSON lines (Ollama) are recorded byte for byte, as the bytes say (the rule of
-    ``streamagg._core.reader``), so that the recording replays as what it is."""
+    ``streamagg._core.reader``), so that the recording replays as what it is.
 
-    def __init__(self, path: Path, started: float) -> None:
-        self._path = path
+    Memory is bounded: an event is held until it ends (its timing line goes before it) only up
+    to ``Limits.max_event_size`` bytes; a longer one is written at once, after the time it had
+    reached, and the rest of it as it comes. Decoding stops at ``max_total_bytes``."""
+
+    def __init__(self, file: IO[bytes], started: float, decoding: _Decoding, limit: int) -> None:
+        self._file = file
         self._started = started
+        self._decoding = decoding
+        self._limit = limit  # bytes of one event held back
         self._boundaries = EventBoundaries()
-        self._out = bytearray()
         self._event = bytearray()
+        self._spilled = False  # the event under way outgrew the limit: written as it comes
         self._closed = False
         self._json: bool | None = None  # undecided until a byte that is not whitespace
 
     def _mark(self) -> None:
-        self._out += timing_line(time.perf_counter() - self._started)
-        self._out += self._event
+        if not self._spilled:
+            self._file.write(timing_line(time.perf_counter() - self._started))
+        self._file.write(self._event)
         self._event.clear()
 
     def feed(self, data: bytes) -> None:
+        for piece in self._decoding.feed(data):
+            self._take(piece)
+
+    def _take(self, data: bytes) -> None:
         if self._json is None:
-            self._json = body_is_json(bytes(self._event) + data)
+            # Undecided means BOM (or part of one) and whitespace so far: its first bytes and
+            # the new ones decide, without copying what was held.
+            self._json = body_is_json(bytes(self._event[:3]) + data)
         if self._json:
-            self._event += data  # recorded as it is, without timing
+            self._file.write(self._event)  # recorded as it is, without timing
+            self._file.write(data)
+            self._event.clear()
             return
         start = 0
         for end in self._boundaries.feed(data):
             self._event += data[start:end]
             start = end
             self._mark()
+            self._spilled = False
         self._event += data[start:]
+        if len(self._event) > self._limit:
+            self._mark()
+            self._spilled = True
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._json:
-            self._out += self._event
-        elif self._event:
-            self._mark()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._path.write_bytes(bytes(self._out))
+        try:
+            if self._event:
+                self._mark()
+        finally:
+            self._file.close()
 
 
 class _TeeStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -242,6 +448,41 @@ class _TeeStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             self._recorder.close()
 
 
+class _ErrorBody:
+    """The start of an error answer's body, decoded, up to ``Limits.max_error_body`` bytes
+    (the rest is not read, as the app does not read it)."""
+
+    def __init__(self, request: httpx.Request, response: httpx.Response, limits: Limits) -> None:
+        self._request = request
+        self._decoding = _Decoding.of(request, response, None)
+        self._limit = limits.max_error_body
+        self._pieces: list[bytes] = []
+        self._size = 0
+
+    def feed(self, data: bytes) -> bool:
+        """Take raw bytes; True once there is enough."""
+        for piece in self._decoding.feed(data):
+            self._pieces.append(piece)
+            self._size += len(piece)
+            if self._size >= self._limit:
+                return True
+        return False
+
+    def answer(self, response: httpx.Response) -> httpx.Response:
+        """The response the app gets: ``response`` with the body read (decoded: the headers
+        that described its coding and length go)."""
+        body = b"".join(self._pieces)[: self._limit]
+        dropped = {"content-encoding", "content-length", "transfer-encoding"}
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            extensions=response.extensions,
+            request=self._request,
+        )
+
+
 #: Where a recording goes: a path, or a callable from the request and its number (0, 1, ...).
 Target: TypeAlias = (
     "str | os.PathLike[str] | Callable[[httpx.Request, int], str | os.PathLike[str]]"
@@ -266,68 +507,116 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     is read, byte for byte, with a ``: t=SECONDS`` comment line before each event; every
     non-2xx answer is written as its status, kept headers and body (``http_answer``).
     ``target`` is a file (one recording: a second one raises ``FileExistsError`` rather than
-    overwrite the first), a folder (a path ending in ``/``, or an existing folder: one file per
-    request, ``000.sse``, ``001.sse``...) or a callable ``(request, number) -> path``. The
-    inner transport defaults to httpx's own (``HTTPTransport``/``AsyncHTTPTransport``).
-    ``recorded`` lists the paths written.
+    overwrite the first), a folder (a path ending in ``/``, or an existing folder: one new file
+    per request, ``000.sse``, ``001.sse``..., taking the next number no file has, so that
+    recordings already there, or another transport's, are never overwritten) or a callable
+    ``(request, number) -> path``. The inner transport defaults to httpx's own
+    (``HTTPTransport``/``AsyncHTTPTransport``). ``recorded`` lists the paths written.
+
+    A body sent compressed (``content-encoding: gzip`` or ``deflate``) is recorded decoded,
+    as the app reads it: the request's ``Accept-Encoding`` is narrowed to those codings.
+    ``limits`` bounds what recording holds and reads: ``max_event_size`` bytes of an event
+    held for its timing line, ``max_error_body`` bytes of an error answer read (the app gets
+    that much too), and ``max_total_bytes`` of decoded body (past it, ``httpx.DecodingError``:
+    a compression bomb is refused, never inflated whole).
     """
 
     def __init__(
         self,
         target: Target,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        *,
+        limits: Limits | None = None,
     ) -> None:
         self._target = target
         self._transport = transport
         self._owned = transport is None  # ours to re-create after a close
         self._count = itertools.count()
+        self.limits = DEFAULT_LIMITS if limits is None else limits
         self.recorded: list[Path] = []
 
-    def _path(self, request: httpx.Request) -> Path:
+    def _create(self, request: httpx.Request) -> tuple[Path, IO[bytes]]:
+        """The next recording's path, and the file opened on it."""
         number = next(self._count)
         target = self._target
         if callable(target):
-            return Path(target(request, number))
-        if _is_folder(target):
-            return Path(target, f"{number:03d}.sse")
-        if number:  # one file holds one recording: never overwrite the first silently
+            path = Path(target(request, number))
+        elif _is_folder(target):
+            Path(target).mkdir(parents=True, exist_ok=True)
+            while True:  # created exclusively: a number another writer took is skipped
+                path = Path(target, f"{number:03d}.sse")
+                try:
+                    return path, path.open("xb")
+                except FileExistsError:
+                    number = next(self._count)
+        elif number:  # one file holds one recording: never overwrite the first silently
             raise FileExistsError(
                 f"{target} already holds this transport's first recording; to record several "
                 f"requests give a folder (a path ending in '/') or a callable (request, n) -> path"
             )
-        return Path(target)
-
-    def _record_answer(self, request: httpx.Request, response: httpx.Response) -> None:
-        """Record a non-2xx answer (read whole: error bodies are small), kept readable."""
-        path = self._path(request)
+        else:
+            path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(
-            http_answer_recording(response.status_code, response.headers, response.content)
-        )
-        self.recorded.append(path)
+        return path, path.open("wb")
 
-    def _wrap(self, request: httpx.Request, response: httpx.Response, started: float) -> None:
-        if response.is_success and media_type(response) in STREAM_CONTENT_TYPES:
+    def _record_answer(self, request: httpx.Request, answer: httpx.Response) -> httpx.Response:
+        """Record a non-2xx answer (its body read up to ``max_error_body``), kept readable."""
+        path, file = self._create(request)
+        self.recorded.append(path)
+        with file:
+            file.write(http_answer_recording(answer.status_code, answer.headers, answer.content))
+        return answer
+
+    @staticmethod
+    def _tee(response: httpx.Response, recorder: _Recorder) -> None:
+        """Record the body as the app reads it; a body read already (an
+        ``httpx.Response(content=...)`` made by a mock transport) is recorded now."""
+        if response.is_closed:
             try:
-                path = self._path(request)
-            except FileExistsError:
-                response.close()
-                raise
-            self.recorded.append(path)
-            response.stream = _TeeStream(response.stream, _Recorder(path, started))
+                if isinstance(response.stream, httpx.SyncByteStream):
+                    for data in response.stream:
+                        recorder.feed(data)
+            finally:
+                recorder.close()
+            return
+        response.stream = _TeeStream(response.stream, recorder)
+
+    def _recorder(
+        self, request: httpx.Request, response: httpx.Response, started: float
+    ) -> _Recorder | None:
+        """The recorder of a 2xx stream (None for an answer that is not one)."""
+        if not (response.is_success and media_type(response) in STREAM_CONTENT_TYPES):
+            return None
+        decoding = _Decoding.of(request, response, self.limits.max_total_bytes)
+        path, file = self._create(request)
+        self.recorded.append(path)
+        return _Recorder(file, started, decoding, self.limits.max_event_size)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self._transport is None:
             self._transport = httpx.HTTPTransport()
         if not isinstance(self._transport, httpx.BaseTransport):
             raise TypeError("an httpx.Client needs a sync inner transport to record through")
+        _accept_only_decodable(request)
         started = time.perf_counter()
         response = self._transport.handle_request(request)
-        if not response.is_success:
-            response.read()
-            self._record_answer(request, response)
-            return response
-        self._wrap(request, response, started)
+        try:
+            if not response.is_success:
+                body = _ErrorBody(request, response, self.limits)
+                try:
+                    for data in cast("httpx.SyncByteStream", response.stream):
+                        if body.feed(data):
+                            break
+                except httpx.TransportError:
+                    pass  # what arrived of the body is the answer
+                response.close()
+                return self._record_answer(request, body.answer(response))
+            recorder = self._recorder(request, response, started)
+        except BaseException:
+            response.close()
+            raise
+        if recorder is not None:
+            self._tee(response, recorder)
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -337,13 +626,26 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             raise TypeError(
                 "an httpx.AsyncClient needs an async inner transport to record through"
             )
+        _accept_only_decodable(request)
         started = time.perf_counter()
         response = await self._transport.handle_async_request(request)
-        if not response.is_success:
-            await response.aread()
-            self._record_answer(request, response)
-            return response
-        self._wrap(request, response, started)
+        try:
+            if not response.is_success:
+                body = _ErrorBody(request, response, self.limits)
+                try:
+                    async for data in cast("httpx.AsyncByteStream", response.stream):
+                        if body.feed(data):
+                            break
+                except httpx.TransportError:
+                    pass  # what arrived of the body is the answer
+                await response.aclose()
+                return self._record_answer(request, body.answer(response))
+            recorder = self._recorder(request, response, started)
+        except BaseException:
+            await response.aclose()
+            raise
+        if recorder is not None:
+            self._tee(response, recorder)
         return response
 
     def close(self) -> None:
@@ -360,7 +662,10 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 def record(
-    target: Target, transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
+    target: Target,
+    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    *,
+    limits: Limits | None = None,
 ) -> RecordingTransport:
     """A ``RecordingTransport``: ``httpx.Client(transport=record("answer.sse"))``."""
-    return RecordingTransport(target, transport)
+    return RecordingTransport(target, transport, limits=limits)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias, cast
 
 import httpx
 
-from ._faults import CUT, Faults, Step, plan
+from ._faults import CUT, Faults, Step, iter_plan
 from ._recording import content_type, http_answer, replay_segments
 
 __all__ = [
@@ -77,12 +78,12 @@ def _missing(request: httpx.Request, why: str, available: str) -> RecordingMissi
 
 
 class _Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A recording's bytes as a plan of steps (``_faults.plan``): waits, bytes, and a dropped
-    connection (``httpx.RemoteProtocolError``) when a fault cuts it. A wait longer than the
-    request's read timeout raises ``httpx.ReadTimeout`` at the timeout, as a real connection
-    would."""
+    """A recording's bytes as a plan of steps (``_faults.iter_plan``, made a step at a time as
+    the body is read): waits, bytes, and a dropped connection (``httpx.RemoteProtocolError``)
+    when a fault cuts it. A wait longer than the request's read timeout raises
+    ``httpx.ReadTimeout`` at the timeout, as a real connection would."""
 
-    def __init__(self, steps: list[Step], read_timeout: float | None):
+    def __init__(self, steps: Iterable[Step], read_timeout: float | None):
         self._steps = steps
         self._read_timeout = read_timeout
 
@@ -151,6 +152,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         delay: float = 0.0,
         faults: Faults | str | None = None,
     ) -> None:
+        if not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"delay must be a finite number of seconds, not {delay}")
         self._recordings = recordings
         self.faults = Faults.parse(faults) if isinstance(faults, str) else faults
         self._turn = itertools.count()
@@ -206,7 +209,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             200,
             headers={"content-type": content_type(data), "cache-control": "no-cache"},
             stream=_Pieces(
-                plan(
+                iter_plan(
                     replay_segments(data),
                     self.faults,
                     timing=self.timing,

@@ -20,6 +20,16 @@ optional ``serve`` extra. Endpoints:
   files.
 * ``GET /v1/models``: the recordings, as models.
 
+What it refuses (it is a test double on a developer's machine, but a folder can hold anything
+and a client can send anything): a recording that is not a regular file (a FIFO, a device, a
+folder), that leads outside the folder (a symbolic link to ``/etc/hostname`` or ``/dev/zero``;
+a link to another file of the folder is fine) or that is larger than ``MAX_RECORDING`` (256
+MiB) is not served: it is left out of the list, and a request naming it is answered 403 with
+the reason. Files are read on a worker thread, never in the event loop, so a slow disk stalls
+one request, not the server. A fault spec past the bounds of ``Faults`` is answered 400. The
+folder is listed again only when it changes (its modification time), so ten thousand
+recordings cost one listing, not one per request.
+
 Each request runs in its own task (concurrent clients), and a client that disconnects stops its
 stream at once. Each request is logged in one line on the ``streamagg.serve`` logger (INFO):
 method, path, recording, status, events sent, duration, and whether the client left early.
@@ -33,20 +43,25 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
 import socket
+import stat
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from attrs import define, field
+
 from .._core.convert import to_dict
 from .._core.dialect import Route
 from .._core.errors import StreamError
 from .._registry import DIALECTS
 from .._registry.detect import detect_dialect, replay_any
-from ._faults import CUT, FAULT_HEADER, Faults, plan
+from ._faults import CUT, FAULT_HEADER, Faults, iter_plan
 from ._recording import content_type, http_answer, replay_segments
 
 __all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
@@ -66,6 +81,12 @@ BODY_TIMEOUT = 30.0
 HEADER_TIMEOUT = 10.0
 #: Connections served at once; more are answered 503 by uvicorn.
 MAX_CONNECTIONS = 512
+#: The largest recording served (bytes); a larger one is refused (403), never read whole.
+MAX_RECORDING = 256 * 1024 * 1024
+# A folder listed less than this long after it last changed is listed again at the next
+# request: a change within the same tick of a coarse clock (1 s on HFS+, 2 s on FAT) would
+# leave its modification time as it was (git's "racy" index entries, the same problem).
+_RACY_SECONDS = 2.0
 _LOG_EVERY = 60.0
 # A path answered by a dialect's route: after an optional /v1 or /v1beta, the route's pattern.
 _PREFIX = r"(?:/v1beta|/v1)?"
@@ -98,7 +119,7 @@ async def _error(send: Send, status: int, message: str, kind: str) -> None:
 
 
 class ReplayApp:
-    """ASGI application serving the ``.sse`` recordings of ``directory``."""
+    """ASGI application serving the recordings of ``directory`` (see the module's doc)."""
 
     def __init__(
         self,
@@ -109,6 +130,7 @@ class ReplayApp:
         max_body: int = MAX_BODY,
         body_timeout: float = BODY_TIMEOUT,
         faults: Faults | None = None,
+        max_recording: int = MAX_RECORDING,
     ):
         self.directory = Path(directory)
         self.faults = faults  # for every stream; a request's X-Streamagg-Fault header wins
@@ -116,21 +138,99 @@ class ReplayApp:
         self.delay = delay
         self.max_body = max_body
         self.body_timeout = body_timeout
+        self.max_recording = max_recording
+        if not (math.isfinite(delay) and delay >= 0):
+            raise ValueError(f"delay must be a finite number of seconds, not {delay}")
         self._turns: dict[str, itertools.count[int]] = defaultdict(itertools.count)
-        self._dialects: dict[tuple[Path, float], str] = {}
+        # The dialect of each recording: (its version, its dialect), by path.
+        self._dialects: dict[Path, tuple[_Version, str]] = {}
+        self._listing: _Listing | None = None
+        self._lock = threading.Lock()  # one listing at a time (the worker threads share it)
 
     def dialect(self, path: Path) -> str:
-        """The dialect of a recording (detected once per version of the file)."""
-        key = (path, path.stat().st_mtime)
-        dialect = self._dialects.get(key)
-        if dialect is None:
-            dialect = self._dialects[key] = detect_dialect(path.read_bytes())
+        """The dialect of a recording (detected once per version of the file). Blocking I/O:
+        the app calls it on a worker thread."""
+        return self._dialect(path, _version(path.stat()))
+
+    def _dialect(self, path: Path, version: _Version) -> str:
+        known = self._dialects.get(path)
+        if known is not None and known[0] == version:
+            return known[1]
+        dialect = detect_dialect(self._read(path)[0])
+        self._dialects[path] = (version, dialect)
         return dialect
 
     def recordings(self) -> dict[str, Path]:
-        """The recordings by name, read from the folder at each request (new files count)."""
-        paths = sorted(p for p in self.directory.iterdir() if p.suffix in RECORDING_SUFFIXES)
-        return {p.stem: p for p in paths}
+        """The recordings by name: the folder's regular files with a recording's ending, inside
+        the folder, of at most ``max_recording`` bytes. The folder is listed again when it
+        changed (new files count); blocking I/O, the app calls it on a worker thread."""
+        return self._list().paths
+
+    def _list(self) -> _Listing:
+        with self._lock:
+            started = time.time()
+            try:
+                info = self.directory.stat()
+            except OSError:
+                return _Listing()  # the folder is gone: no recordings (until it is back)
+            version = _version(info)
+            listing = self._listing
+            if listing is not None and listing.version == version and listing.settled:
+                return listing
+            try:
+                fresh = _scan(self.directory, self.max_recording)
+            except OSError:
+                return _Listing()  # gone (or unreadable) since its stat
+            fresh.version = version
+            fresh.settled = started - info.st_mtime > _RACY_SECONDS
+            for name, why in fresh.refused.items():
+                if listing is None or listing.refused.get(name) != why:
+                    access_log.warning("recording %s is not served: %s", name, why)
+            kept = set(fresh.paths.values())
+            self._dialects = {p: d for p, d in self._dialects.items() if p in kept}
+            self._listing = fresh
+            return fresh
+
+    def _read(self, path: Path) -> tuple[bytes, _Version]:
+        return _read_recording(path, self.directory.resolve(), self.max_recording)
+
+    def _find(self, dialect: str, wanted: str, model: Any) -> tuple[Path, bytes]:
+        """The recording that answers a call, and its bytes (on a worker thread: blocking
+        I/O); raises ``_NotServedError`` saying why there is none."""
+        listing = self._list()
+        if wanted:
+            name = Path(wanted)
+            key = name.stem if name.suffix in RECORDING_SUFFIXES else wanted
+            if key in listing.refused:
+                why = listing.refused[key]
+                raise _NotServedError(403, f"recording {key!r} is not served: {why}")
+            if key not in listing.paths:
+                raise _NotServedError(404, f"no recording named {wanted!r}")
+            path = listing.paths[key]
+        elif isinstance(model, str) and model in listing.paths:
+            path = listing.paths[model]
+        else:
+            path = self._next(listing, dialect)
+        try:
+            data, version = self._read(path)
+        except FileNotFoundError:  # removed since the folder was listed
+            raise _NotServedError(404, f"no recording named {path.stem!r}") from None
+        if version != listing.versions.get(path.stem):
+            # Rewritten in place (the folder's time stays): list it again at the next request,
+            # which detects its dialect again.
+            listing.settled = False
+        return path, data
+
+    def _next(self, listing: _Listing, dialect: str) -> Path:
+        """The next recording of ``dialect`` in turn."""
+        names = []
+        for name, path in listing.paths.items():
+            with contextlib.suppress(OSError, _NotServedError):  # changed since it was listed
+                if self._dialect(path, listing.versions[name]) == dialect:
+                    names.append(name)
+        if not names:
+            raise _NotServedError(404, f"no recordings of the {dialect} dialect to serve")
+        return listing.paths[names[next(self._turns[dialect]) % len(names)]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -155,7 +255,7 @@ class ReplayApp:
                 return
             await self._call(route, scope, receive, send, request)
         elif path in ("/v1/models", "/models") and method == "GET":
-            names = self.recordings()
+            names = await asyncio.to_thread(self.recordings)
             data = [{"id": n, "object": "model", "owned_by": "streamagg"} for n in names]
             await _json(send, 200, {"object": "list", "data": data})
         else:
@@ -201,31 +301,28 @@ class ReplayApp:
         if payload is None:
             return
         headers = dict(scope.get("headers") or [])
-        wanted = headers.get(RECORDING_HEADER.encode(), b"").decode("latin-1")
+        wanted = _text(headers.get(RECORDING_HEADER.encode(), b""))
         faults = self.faults
         spec = headers.get(FAULT_HEADER.encode())
         if spec is not None:
             try:
-                faults = Faults.parse(spec.decode("latin-1"))
+                faults = Faults.parse(_text(spec))
             except ValueError as exc:
                 await _error(send, 400, f"{FAULT_HEADER}: {exc}", "invalid_request_error")
                 return
-        path = self._choose(dialect, wanted, path_model or payload.get("model"))
-        if path is None:
-            if wanted:
-                what = f"no recording named {wanted!r}"
-            else:
-                what = f"no recordings of the {dialect} dialect to serve"
-            await _error(send, 404, what, "not_found")
+        model = path_model or payload.get("model")
+        try:
+            path, data = await asyncio.to_thread(self._find, dialect, wanted, model)
+        except _NotServedError as exc:
+            await _error(send, exc.status, exc.message, exc.kind)
             return
-        streaming = _streams(called, found, payload)
         request.recording = path.name
-        if await self._recorded_answer(send, path):
+        if await self._recorded_answer(send, data):
             return
-        if streaming:
-            request.ending = await self._stream(receive, send, path, faults)
+        if _streams(called, found, payload):
+            request.ending = await self._stream(receive, send, data, faults)
         else:
-            await self._whole(send, path)
+            await self._whole(send, path, data)
 
     async def _payload(self, receive: Receive, send: Send) -> dict[str, Any] | None:
         """The request's JSON object; None after answering why it is not one."""
@@ -242,9 +339,9 @@ class ReplayApp:
             return None
         return payload
 
-    async def _recorded_answer(self, send: Send, path: Path) -> bool:
+    async def _recorded_answer(self, send: Send, data: bytes) -> bool:
         """Send the recording if it is a recorded error answer (whatever the request asked)."""
-        answer = http_answer(path.read_bytes())
+        answer = http_answer(data)
         if answer is None:
             return False
         fields = [(k.encode(), v.encode()) for k, v in answer.headers]
@@ -252,33 +349,22 @@ class ReplayApp:
         await send({"type": "http.response.body", "body": answer.body})
         return True
 
-    def _choose(self, dialect: str, wanted: str, model: Any) -> Path | None:
-        recordings = self.recordings()
-        if wanted:
-            name = Path(wanted)
-            return recordings.get(name.stem if name.suffix in RECORDING_SUFFIXES else wanted)
-        if isinstance(model, str) and model in recordings:
-            return recordings[model]
-        names = [name for name, path in recordings.items() if self.dialect(path) == dialect]
-        if not names:
-            return None
-        return recordings[names[next(self._turns[dialect]) % len(names)]]
-
-    async def _whole(self, send: Send, path: Path) -> None:
+    async def _whole(self, send: Send, path: Path, data: bytes) -> None:
         try:
-            response = replay_any(path)[1]
+            response = (await asyncio.to_thread(replay_any, data))[1]
         except StreamError as exc:
             await _error(send, 502, f"{path.name}: {exc}", "upstream_error")
             return
         await _json(send, 200, to_dict(response))
 
     async def _stream(
-        self, receive: Receive, send: Send, path: Path, faults: Faults | None
+        self, receive: Receive, send: Send, data: bytes, faults: Faults | None
     ) -> str:
         """Send a recording as a stream (with ``faults``); how it ended: ``""`` (normally),
-        ``"client left"`` or ``"cut by fault"``."""
-        data = path.read_bytes()
+        ``"client left"`` or ``"cut by fault"``. The plan is made a step at a time, as the
+        stream is sent (an hour of keep-alives every millisecond is millions of steps)."""
         kind = content_type(data)
+        segments = await asyncio.to_thread(replay_segments, data)
         headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-cache")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = asyncio.Event()
@@ -290,8 +376,8 @@ class ReplayApp:
 
         watcher = asyncio.ensure_future(watch())
         try:
-            steps = plan(
-                replay_segments(data),
+            steps = iter_plan(
+                segments,
                 faults,
                 timing=self.timing,
                 delay=self.delay,
@@ -325,6 +411,154 @@ def _streams(route: Route, found: re.Match[str], payload: dict[str, Any]) -> boo
     if route.streams_by_default:
         return payload.get("stream") is not False
     return payload.get("stream") is True
+
+
+def _text(value: bytes) -> str:
+    """A header's value as text: UTF-8 (what clients send for a name like ``café``), else
+    latin-1 (HTTP's historical charset, RFC 9110 section 5.5), which decodes any bytes."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+class _NotServedError(Exception):
+    """No recording answers a call: the status, message and error type to answer with (404
+    ``not_found``, or 403 ``permission_error`` for a recording that is there but refused)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = "permission_error" if status == _FORBIDDEN else "not_found"
+
+
+_FORBIDDEN = 403
+_PIECE = 1 << 20
+_Version = tuple[int, int, int]
+
+
+def _version(info: os.stat_result) -> _Version:
+    """What changes when a file (or a folder's list of entries) changes."""
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+@define
+class _Listing:
+    """A folder's recordings, as listed once: served ones by name with their versions, and
+    the names of refused ones with the reason."""
+
+    paths: dict[str, Path] = field(factory=dict)
+    versions: dict[str, _Version] = field(factory=dict)
+    refused: dict[str, str] = field(factory=dict)
+    version: _Version | None = None  # the folder's, when it was listed
+    settled: bool = False  # listed long enough after the folder's last change to be kept
+
+
+def _refusal(info: os.stat_result, limit: int) -> str | None:
+    """Why a file (its ``stat``) is not served, if it is not."""
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file"
+    if info.st_size > limit:
+        return f"it is larger than {limit} bytes"
+    return None
+
+
+def _scan(directory: Path, limit: int) -> _Listing:
+    """List the recordings of a folder (blocking I/O): an entry with a recording's ending is
+    served when it is, after symbolic links, a regular file of the folder of at most ``limit``
+    bytes. Of two entries with one name (``a.sse``, ``a.ndjson``) the last in order counts."""
+    folder = directory.resolve()
+    listing = _Listing()
+    with os.scandir(directory) as scan:
+        entries = sorted((e for e in scan if _is_recording(e.name)), key=_name)
+    for entry in entries:
+        path = Path(entry.path)
+        name = path.stem
+        try:
+            if entry.is_symlink():
+                real = path.resolve(strict=True)
+                info = real.stat()
+                outside = not real.is_relative_to(folder)
+            else:
+                info = entry.stat(follow_symlinks=False)
+                outside = False
+        except (OSError, RuntimeError):  # a dangling link, a loop of links, gone
+            continue
+        why = "it leads outside the folder" if outside else _refusal(info, limit)
+        listing.paths.pop(name, None)
+        listing.versions.pop(name, None)
+        listing.refused.pop(name, None)
+        if why is None:
+            listing.paths[name] = path
+            listing.versions[name] = _version(info)
+        else:
+            listing.refused[name] = why
+    return listing
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _is_recording(name: str) -> bool:
+    return Path(name).suffix in RECORDING_SUFFIXES
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # opening a FIFO does not wait for a writer
+    | getattr(os, "O_NOFOLLOW", 0)  # the path is resolved: a link now is a swap, refused
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _read_recording(path: Path, folder: Path, limit: int) -> tuple[bytes, _Version]:
+    """The bytes (and version) of a recording that is, after symbolic links, a regular file
+    inside ``folder`` (resolved) of at most ``limit`` bytes; else ``_NotServedError`` (403)
+    saying why. Blocking I/O: run on a worker thread. The checks are made on the opened file
+    (``fstat``) and the read stops after ``limit`` bytes, so a file swapped or grown since the
+    folder was listed is refused too; ``FileNotFoundError`` when it is gone."""
+    refused = f"recording {path.stem!r} is not served: "
+    try:
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise
+    except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before 3.13)
+        raise _NotServedError(403, refused + "it cannot be read (a loop of links?)") from None
+    if not real.is_relative_to(folder):
+        raise _NotServedError(403, refused + "it leads outside the folder")
+    try:
+        fd = os.open(real, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _NotServedError(403, refused + f"it cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        why = _refusal(info, limit)
+        data = b"" if why else _read_at_most(fd, info.st_size, limit)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        why = f"it is larger than {limit} bytes"
+    if why:
+        raise _NotServedError(403, refused + why)
+    return data, _version(info)
+
+
+def _read_at_most(fd: int, size: int, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a file of ``size`` bytes (by its ``stat``): read at once
+    (one buffer of the file's size), then in pieces of 1 MiB only while reads come back full
+    (it grew since, or its size was wrong; a regular file reads short only at its end)."""
+    want = min(size, limit) + 1
+    pieces = [os.read(fd, want)]
+    total = len(pieces[0])
+    while len(pieces[-1]) == want and total <= limit:
+        want = min(_PIECE, limit + 1 - total)
+        pieces.append(os.read(fd, want))
+        total += len(pieces[-1])
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 #: The logger of ``serve``'s access lines (one per request), at level INFO.
