@@ -42,7 +42,8 @@ from ._registry import DIALECTS
 from ._registry.detect import Detector, output_text, replay_any
 from .testing import _server
 from .testing._faults import Faults
-from .testing._recording import RecordingTransport, TimedPieces, paced
+from .testing._format import TimedPieces, paced
+from .testing._recording import RecordingTransport
 
 __all__ = ["MAX_REQUEST_BODY", "main"]
 

@@ -224,7 +224,7 @@ def test_record_then_replay_identically(
     assert main(["record", url, "--data", data, "-o", str(out), "-H", "X-Test: 1"]) == 0
     assert "recorded" in capsys.readouterr().out
     from streamagg import replay
-    from streamagg.testing._recording import timed_segments
+    from streamagg.testing._format import timed_segments
 
     original = (STREAMS / "openai-python__n3-choices.sse").read_bytes()
     assert b"".join(p for _, p in timed_segments(out.read_bytes())) == original

@@ -19,7 +19,7 @@ import pytest
 import streamagg
 from streamagg import _cli
 from streamagg._cli import main
-from streamagg.testing._recording import timed_segments
+from streamagg.testing._format import timed_segments
 
 from .helpers import STREAMS
 

@@ -15,7 +15,7 @@ import pytest
 import streamagg
 from streamagg.testing import ReplayTransport, synthesize
 from streamagg.testing._faults import CUT, FAULT_HEADER, Faults, plan
-from streamagg.testing._recording import timed_segments
+from streamagg.testing._format import timed_segments
 from streamagg.testing._server import ReplayApp
 
 from .helpers import PAYLOAD, STREAMS, serving

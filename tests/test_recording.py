@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import streamagg
 from streamagg._core.framing import EventBoundaries, segments_by_event
-from streamagg.testing._recording import paced, timed_segments, timing_line
+from streamagg.testing._format import paced, timed_segments, timing_line
 
 from .helpers import STREAMS
 

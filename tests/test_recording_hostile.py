@@ -23,10 +23,10 @@ from streamagg.testing import (
     RecordingTransport,
     ReplayTransport,
     StreamCassette,
+    _format,
     _matching,
-    _recording,
 )
-from streamagg.testing._recording import timed_segments, timing_line
+from streamagg.testing._format import timed_segments, timing_line
 
 from .helpers import PAYLOAD, STREAMS, Pieces
 
@@ -262,7 +262,7 @@ def test_an_error_body_is_read_up_to_max_error_body(twin: str, tmp_path: Path) -
         _chat(transport) if twin == "sync" else _achat(transport)
     assert info.value.status_code == 500
     assert body.read <= _MIB + 64 * 1024
-    answer = _recording.http_answer(target.read_bytes())
+    answer = _format.http_answer(target.read_bytes())
     assert answer is not None
     assert answer.status == 500
     assert len(answer.body) == _MIB
@@ -311,7 +311,7 @@ def test_timing_lines_never_go_back_nor_to_infinity() -> None:
     recording = b": t=0.5\ndata: 1\n\n: t=0.2\ndata: 2\n\n" + huge + b"data: 3\n\n"
     expected = [(0.5, b"data: 1\n\n"), (0.5, b"data: 2\n\n" + huge + b"data: 3\n\n")]
     assert timed_segments(recording) == expected
-    timed = _recording.TimedPieces()
+    timed = _format.TimedPieces()
     assert timed.feed(recording) + timed.close() == expected
     assert timed.backwards == 1
 
@@ -329,7 +329,7 @@ def test_property_timed_pieces_split_anywhere_are_timed_segments(
     """Fed in any pieces, ``TimedPieces`` gives the recording without its timing lines, each
     timed piece starting where ``timed_segments`` starts one, with its time."""
     recording = b"".join(line + eol for line, eol in lines)
-    timed = _recording.TimedPieces()
+    timed = _format.TimedPieces()
     got: list[tuple[float | None, bytes]] = []
     start = 0
     for cut in sorted(min(c, len(recording)) for c in cuts):
@@ -355,7 +355,7 @@ def test_property_timed_pieces_split_anywhere_are_timed_segments(
 def test_timed_pieces_hold_back_at_most_a_timing_line() -> None:
     """Bytes that cannot start a timing line are given back at once; only a line that may
     still become one is held (a few dozen bytes at most)."""
-    timed = _recording.TimedPieces()
+    timed = _format.TimedPieces()
     assert timed.feed(b"data: 1\n\n: t=0.") == [(None, b"data: 1\n\n")]
     assert timed.feed(b"25\ndata: 2") == [(0.25, b"data: 2")]
     assert timed.feed(b"\n: t=" + b"1" * 60) == [(None, b"\n: t=" + b"1" * 60)]

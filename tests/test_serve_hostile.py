@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 import streamagg
-from streamagg.testing import Faults, ReplayTransport, _server
+from streamagg.testing import Faults, ReplayTransport, _folder, _server
 from streamagg.testing import _faults as faults_module
 from streamagg.testing._faults import CUT, FAULT_HEADER, plan
 from streamagg.testing._server import RECORDING_HEADER, ReplayApp
@@ -347,7 +347,7 @@ def test_a_fifo_or_a_folder_in_the_folder_is_refused_not_read(folder: Path) -> N
 def test_a_recording_larger_than_the_maximum_is_refused(folder: Path) -> None:
     """A recording over ``max_recording`` bytes (``MAX_RECORDING``, 256 MiB, by default) is
     refused with a 403 saying so, also when it grew past it after the folder was listed."""
-    assert _server.MAX_RECORDING == 256 * 1024 * 1024
+    assert _folder.MAX_RECORDING == 256 * 1024 * 1024
     (folder / "big.sse").write_bytes(b"data: {}\n\n" * 200)
     (folder / "grows.sse").write_bytes(RAW[:1000])
     app = ReplayApp(folder, timing=False, max_recording=1500)
@@ -368,7 +368,7 @@ def test_files_are_read_off_the_event_loop(folder: Path, monkeypatch: pytest.Mon
     (folder / "slow.sse").write_bytes(RAW)
     release = threading.Event()
     readers: set[int] = set()
-    real = _server._read_recording
+    real = _folder.read_recording
 
     def read(path: Path, *args: Any) -> Any:
         readers.add(threading.get_ident())
@@ -376,7 +376,7 @@ def test_files_are_read_off_the_event_loop(folder: Path, monkeypatch: pytest.Mon
             assert release.wait(20), "never released"
         return real(path, *args)
 
-    monkeypatch.setattr(_server, "_read_recording", read)
+    monkeypatch.setattr(_server, "read_recording", read)
     app = ReplayApp(folder, timing=False)
 
     async def both() -> tuple[Answer, Answer, bool]:
@@ -456,13 +456,13 @@ def test_recordings_in_turn_detect_each_dialect_once(
     for n in range(5):
         (folder / f"r{n}.sse").write_bytes(RAW)
     reads: list[str] = []
-    real = _server._read_recording
+    real = _folder.read_recording
 
     def read(path: Path, *args: Any) -> Any:
         reads.append(path.stem)
         return real(path, *args)
 
-    monkeypatch.setattr(_server, "_read_recording", read)
+    monkeypatch.setattr(_server, "read_recording", read)
     app = ReplayApp(folder, timing=False)
     assert call(app).status == 200
     assert len(reads) == 6 + 1  # six recordings detected, one sent

@@ -255,7 +255,7 @@ def test_record_from_the_replay_server_replays_identically(
     same bytes (timing lines aside), the same response, and event times that follow the
     recorded pace."""
     from streamagg._cli import main
-    from streamagg.testing._recording import timed_segments
+    from streamagg.testing._format import timed_segments
 
     out = tmp_path / "again.sse"
     header = f"{RECORDING_HEADER}: slow"

@@ -27,7 +27,7 @@ from streamagg import (
     responses,
 )
 from streamagg.testing import synthesize, synthesize_chunks
-from streamagg.testing._recording import timed_segments
+from streamagg.testing._format import timed_segments
 
 from .dialects import RECORDINGS, folded, path
 from .helpers import STREAMS

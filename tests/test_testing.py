@@ -23,7 +23,7 @@ from streamagg.testing import (
     record,
     synthesize,
 )
-from streamagg.testing._recording import timed_segments
+from streamagg.testing._format import timed_segments
 
 from .dialects import MESSAGE, REASONING, TEXT, TOOL_MESSAGE
 from .helpers import PAYLOAD, STREAMS

@@ -16,7 +16,7 @@ from typing import TypeAlias, cast
 import httpx
 
 from ._faults import CUT, Faults, Step, iter_plan
-from ._recording import content_type, http_answer, replay_segments
+from ._format import content_type, http_answer, replay_segments
 
 __all__ = [
     "NetworkForbiddenError",

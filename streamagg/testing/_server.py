@@ -43,10 +43,8 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
 import socket
-import stat
 import threading
 import time
 from collections import defaultdict
@@ -54,17 +52,33 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from attrs import define, field
-
 from .._core.convert import to_dict
 from .._core.dialect import Route
 from .._core.errors import StreamError
 from .._registry import DIALECTS
 from .._registry.detect import detect_dialect, replay_any
 from ._faults import CUT, FAULT_HEADER, Faults, iter_plan
-from ._recording import content_type, http_answer, replay_segments
+from ._folder import (
+    MAX_RECORDING,
+    RECORDING_SUFFIXES,
+    Listing,
+    NotServedError,
+    Version,
+    read_recording,
+    scan,
+    version_of,
+)
+from ._format import content_type, http_answer, replay_segments
 
-__all__ = ["RECORDING_HEADER", "ReplayApp", "bind", "make_server", "serve"]
+__all__ = [
+    "MAX_RECORDING",
+    "RECORDING_HEADER",
+    "RECORDING_SUFFIXES",
+    "ReplayApp",
+    "bind",
+    "make_server",
+    "serve",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -81,8 +95,6 @@ BODY_TIMEOUT = 30.0
 HEADER_TIMEOUT = 10.0
 #: Connections served at once; more are answered 503 by uvicorn.
 MAX_CONNECTIONS = 512
-#: The largest recording served (bytes); a larger one is refused (403), never read whole.
-MAX_RECORDING = 256 * 1024 * 1024
 # A folder listed less than this long after it last changed is listed again at the next
 # request: a change within the same tick of a coarse clock (1 s on HFS+, 2 s on FAT) would
 # leave its modification time as it was (git's "racy" index entries, the same problem).
@@ -101,10 +113,6 @@ def _route(path: str) -> tuple[str, Route, re.Match[str]] | None:
             if found is not None:
                 return dialect.name, route, found
     return None
-
-
-#: The file endings of recordings (event streams, and Ollama's JSON lines).
-RECORDING_SUFFIXES = (".sse", ".ndjson", ".jsonl")
 
 
 async def _json(send: Send, status: int, body: Any) -> None:
@@ -143,16 +151,16 @@ class ReplayApp:
             raise ValueError(f"delay must be a finite number of seconds, not {delay}")
         self._turns: dict[str, itertools.count[int]] = defaultdict(itertools.count)
         # The dialect of each recording: (its version, its dialect), by path.
-        self._dialects: dict[Path, tuple[_Version, str]] = {}
-        self._listing: _Listing | None = None
+        self._dialects: dict[Path, tuple[Version, str]] = {}
+        self._listing: Listing | None = None
         self._lock = threading.Lock()  # one listing at a time (the worker threads share it)
 
     def dialect(self, path: Path) -> str:
         """The dialect of a recording (detected once per version of the file). Blocking I/O:
         the app calls it on a worker thread."""
-        return self._dialect(path, _version(path.stat()))
+        return self._dialect(path, version_of(path.stat()))
 
-    def _dialect(self, path: Path, version: _Version) -> str:
+    def _dialect(self, path: Path, version: Version) -> str:
         known = self._dialects.get(path)
         if known is not None and known[0] == version:
             return known[1]
@@ -166,21 +174,21 @@ class ReplayApp:
         changed (new files count); blocking I/O, the app calls it on a worker thread."""
         return self._list().paths
 
-    def _list(self) -> _Listing:
+    def _list(self) -> Listing:
         with self._lock:
             started = time.time()
             try:
                 info = self.directory.stat()
             except OSError:
-                return _Listing()  # the folder is gone: no recordings (until it is back)
-            version = _version(info)
+                return Listing()  # the folder is gone: no recordings (until it is back)
+            version = version_of(info)
             listing = self._listing
             if listing is not None and listing.version == version and listing.settled:
                 return listing
             try:
-                fresh = _scan(self.directory, self.max_recording)
+                fresh = scan(self.directory, self.max_recording)
             except OSError:
-                return _Listing()  # gone (or unreadable) since its stat
+                return Listing()  # gone (or unreadable) since its stat
             fresh.version = version
             fresh.settled = started - info.st_mtime > _RACY_SECONDS
             for name, why in fresh.refused.items():
@@ -191,21 +199,21 @@ class ReplayApp:
             self._listing = fresh
             return fresh
 
-    def _read(self, path: Path) -> tuple[bytes, _Version]:
-        return _read_recording(path, self.directory.resolve(), self.max_recording)
+    def _read(self, path: Path) -> tuple[bytes, Version]:
+        return read_recording(path, self.directory.resolve(), self.max_recording)
 
     def _find(self, dialect: str, wanted: str, model: Any) -> tuple[Path, bytes]:
         """The recording that answers a call, and its bytes (on a worker thread: blocking
-        I/O); raises ``_NotServedError`` saying why there is none."""
+        I/O); raises ``NotServedError`` saying why there is none."""
         listing = self._list()
         if wanted:
             name = Path(wanted)
             key = name.stem if name.suffix in RECORDING_SUFFIXES else wanted
             if key in listing.refused:
                 why = listing.refused[key]
-                raise _NotServedError(403, f"recording {key!r} is not served: {why}")
+                raise NotServedError(403, f"recording {key!r} is not served: {why}")
             if key not in listing.paths:
-                raise _NotServedError(404, f"no recording named {wanted!r}")
+                raise NotServedError(404, f"no recording named {wanted!r}")
             path = listing.paths[key]
         elif isinstance(model, str) and model in listing.paths:
             path = listing.paths[model]
@@ -214,22 +222,22 @@ class ReplayApp:
         try:
             data, version = self._read(path)
         except FileNotFoundError:  # removed since the folder was listed
-            raise _NotServedError(404, f"no recording named {path.stem!r}") from None
+            raise NotServedError(404, f"no recording named {path.stem!r}") from None
         if version != listing.versions.get(path.stem):
             # Rewritten in place (the folder's time stays): list it again at the next request,
             # which detects its dialect again.
             listing.settled = False
         return path, data
 
-    def _next(self, listing: _Listing, dialect: str) -> Path:
+    def _next(self, listing: Listing, dialect: str) -> Path:
         """The next recording of ``dialect`` in turn."""
         names = []
         for name, path in listing.paths.items():
-            with contextlib.suppress(OSError, _NotServedError):  # changed since it was listed
+            with contextlib.suppress(OSError, NotServedError):  # changed since it was listed
                 if self._dialect(path, listing.versions[name]) == dialect:
                     names.append(name)
         if not names:
-            raise _NotServedError(404, f"no recordings of the {dialect} dialect to serve")
+            raise NotServedError(404, f"no recordings of the {dialect} dialect to serve")
         return listing.paths[names[next(self._turns[dialect]) % len(names)]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -313,7 +321,7 @@ class ReplayApp:
         model = path_model or payload.get("model")
         try:
             path, data = await asyncio.to_thread(self._find, dialect, wanted, model)
-        except _NotServedError as exc:
+        except NotServedError as exc:
             await _error(send, exc.status, exc.message, exc.kind)
             return
         request.recording = path.name
@@ -420,145 +428,6 @@ def _text(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
-
-
-class _NotServedError(Exception):
-    """No recording answers a call: the status, message and error type to answer with (404
-    ``not_found``, or 403 ``permission_error`` for a recording that is there but refused)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = "permission_error" if status == _FORBIDDEN else "not_found"
-
-
-_FORBIDDEN = 403
-_PIECE = 1 << 20
-_Version = tuple[int, int, int]
-
-
-def _version(info: os.stat_result) -> _Version:
-    """What changes when a file (or a folder's list of entries) changes."""
-    return info.st_mtime_ns, info.st_size, info.st_ino
-
-
-@define
-class _Listing:
-    """A folder's recordings, as listed once: served ones by name with their versions, and
-    the names of refused ones with the reason."""
-
-    paths: dict[str, Path] = field(factory=dict)
-    versions: dict[str, _Version] = field(factory=dict)
-    refused: dict[str, str] = field(factory=dict)
-    version: _Version | None = None  # the folder's, when it was listed
-    settled: bool = False  # listed long enough after the folder's last change to be kept
-
-
-def _refusal(info: os.stat_result, limit: int) -> str | None:
-    """Why a file (its ``stat``) is not served, if it is not."""
-    if not stat.S_ISREG(info.st_mode):
-        return "it is not a regular file"
-    if info.st_size > limit:
-        return f"it is larger than {limit} bytes"
-    return None
-
-
-def _scan(directory: Path, limit: int) -> _Listing:
-    """List the recordings of a folder (blocking I/O): an entry with a recording's ending is
-    served when it is, after symbolic links, a regular file of the folder of at most ``limit``
-    bytes. Of two entries with one name (``a.sse``, ``a.ndjson``) the last in order counts."""
-    folder = directory.resolve()
-    listing = _Listing()
-    with os.scandir(directory) as scan:
-        entries = sorted((e for e in scan if _is_recording(e.name)), key=_name)
-    for entry in entries:
-        path = Path(entry.path)
-        name = path.stem
-        try:
-            if entry.is_symlink():
-                real = path.resolve(strict=True)
-                info = real.stat()
-                outside = not real.is_relative_to(folder)
-            else:
-                info = entry.stat(follow_symlinks=False)
-                outside = False
-        except (OSError, RuntimeError):  # a dangling link, a loop of links, gone
-            continue
-        why = "it leads outside the folder" if outside else _refusal(info, limit)
-        listing.paths.pop(name, None)
-        listing.versions.pop(name, None)
-        listing.refused.pop(name, None)
-        if why is None:
-            listing.paths[name] = path
-            listing.versions[name] = _version(info)
-        else:
-            listing.refused[name] = why
-    return listing
-
-
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
-
-
-def _is_recording(name: str) -> bool:
-    return Path(name).suffix in RECORDING_SUFFIXES
-
-
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)  # opening a FIFO does not wait for a writer
-    | getattr(os, "O_NOFOLLOW", 0)  # the path is resolved: a link now is a swap, refused
-    | getattr(os, "O_BINARY", 0)
-)
-
-
-def _read_recording(path: Path, folder: Path, limit: int) -> tuple[bytes, _Version]:
-    """The bytes (and version) of a recording that is, after symbolic links, a regular file
-    inside ``folder`` (resolved) of at most ``limit`` bytes; else ``_NotServedError`` (403)
-    saying why. Blocking I/O: run on a worker thread. The checks are made on the opened file
-    (``fstat``) and the read stops after ``limit`` bytes, so a file swapped or grown since the
-    folder was listed is refused too; ``FileNotFoundError`` when it is gone."""
-    refused = f"recording {path.stem!r} is not served: "
-    try:
-        real = path.resolve(strict=True)
-    except FileNotFoundError:
-        raise
-    except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before 3.13)
-        raise _NotServedError(403, refused + "it cannot be read (a loop of links?)") from None
-    if not real.is_relative_to(folder):
-        raise _NotServedError(403, refused + "it leads outside the folder")
-    try:
-        fd = os.open(real, _OPEN_FLAGS)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise _NotServedError(403, refused + f"it cannot be read ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        why = _refusal(info, limit)
-        data = b"" if why else _read_at_most(fd, info.st_size, limit)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        why = f"it is larger than {limit} bytes"
-    if why:
-        raise _NotServedError(403, refused + why)
-    return data, _version(info)
-
-
-def _read_at_most(fd: int, size: int, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes of a file of ``size`` bytes (by its ``stat``): read at once
-    (one buffer of the file's size), then in pieces of 1 MiB only while reads come back full
-    (it grew since, or its size was wrong; a regular file reads short only at its end)."""
-    want = min(size, limit) + 1
-    pieces = [os.read(fd, want)]
-    total = len(pieces[0])
-    while len(pieces[-1]) == want and total <= limit:
-        want = min(_PIECE, limit + 1 - total)
-        pieces.append(os.read(fd, want))
-        total += len(pieces[-1])
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 #: The logger of ``serve``'s access lines (one per request), at level INFO.

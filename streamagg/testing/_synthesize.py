@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from .._chat.synthesize import synthesize_chunks
 from .._registry import DEFAULT, dialect_of
-from ._recording import timing_line
+from ._format import timing_line
 
 __all__ = ["synthesize", "synthesize_chunks"]
 

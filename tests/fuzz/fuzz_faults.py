@@ -40,7 +40,7 @@ with atheris.instrument_imports():
         Faults,
         iter_plan,
     )
-    from streamagg.testing._recording import replay_segments, timed_segments
+    from streamagg.testing._format import replay_segments, timed_segments
 
 STREAMS = Path(__file__).resolve().parent.parent / "streams"
 #: Steps taken of each plan at most.
