@@ -133,3 +133,25 @@ def test_a_relayed_event_that_never_ends_costs_linear_time() -> None:
 
     small, large = cost(256), cost(2_048)
     assert large / small < 13, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "body"),
+    [
+        ("gemini", b'{"candidates": "w1a6"}'),
+        ("completions", b'{"id": "cmpl-1", "object": "text_completion", "choices": 9643}'),
+        ("anthropic", b'{"type": "message", "content": "x", "usage": 5}'),
+    ],
+)
+def test_a_whole_body_with_a_field_of_the_wrong_type_is_bad_input(
+    dialect: str, body: bytes
+) -> None:
+    """A whole (non-streaming) JSON body goes through the same rules as an event: a field of
+    an impossible type is ``MalformedChunkError`` (strict) or a skip (lenient), never the
+    fold's internal ``InvalidChunk`` (found by ``tests/fuzz/fuzz_dialect.py`` for Gemini and
+    legacy completions)."""
+    module = getattr(streamagg, dialect)
+    with pytest.raises(streamagg.MalformedChunkError, match="the body"):
+        module.replay(body)
+    lenient = module.replay(body, strict=False)
+    assert [s.reason[:10] for s in lenient.report.skipped] == ["the body: "]

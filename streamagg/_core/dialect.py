@@ -116,7 +116,7 @@ class Dialect(Generic[R, D]):
         event; unless ``strict=False``), ``MalformedChunkError`` and ``LimitExceededError``,
         each with the partial object as ``.partial``.
         """
-        return replay_into(self.new_fold(limits, strict), source)
+        return replay_into(self.aggregator(limits=limits, strict=strict), source)
 
     def fold(
         self,

@@ -146,6 +146,10 @@ class FoldBase(Generic[R, D]):
         self._skipped: list[Skipped] = []
         self._chunks = 0  # events folded (a stream that ended without any is not complete)
         self._phase = Phase.STREAMING
+        #: True once the stream has ended (its terminal event, ``[DONE]`` or an error): any
+        #: more input is ignored. Read-only; a plain attribute, not a property, because every
+        #: event reads it (``_enter`` keeps it in step with the phase).
+        self.done = False
         self._error: Any = None  # what the server sent, in FAILING and ERRORED
         self._loads: Callable[[str], Any] = codec.loads  # the decoder in force when made
 
@@ -176,41 +180,39 @@ class FoldBase(Generic[R, D]):
         return self._phase
 
     @property
-    def done(self) -> bool:
-        """True once the stream has ended (its terminal event, ``[DONE]`` or an error): any
-        more input is ignored."""
-        phase = self._phase
-        return phase is not Phase.STREAMING and phase is not Phase.FAILING
-
-    @property
     def chunks(self) -> int:
         """How many events (chunks) have been folded; keep-alives, comments and pings are not."""
         return self._chunks
 
+    def _enter(self, phase: Phase) -> None:
+        """The one place the phase changes (the transitions: the module's table)."""
+        self._phase = phase
+        self.done = phase is not Phase.STREAMING and phase is not Phase.FAILING
+
     def feed_done(self) -> None:
         """Mark the end of the input, as ``data: [DONE]`` does: read no more."""
         if self._phase is Phase.STREAMING:
-            self._phase = Phase.CLOSED
+            self._enter(Phase.CLOSED)
         elif self._phase is Phase.FAILING:
-            self._phase = Phase.ERRORED
+            self._enter(Phase.ERRORED)
 
     def _terminate(self) -> None:
         """The dialect's terminal event arrived (after an error: the stream failed)."""
         if self._phase is Phase.STREAMING:
-            self._phase = Phase.FINISHED
+            self._enter(Phase.FINISHED)
         elif self._phase is Phase.FAILING:
-            self._phase = Phase.ERRORED
+            self._enter(Phase.ERRORED)
 
     def _note_error(self, error: Any) -> None:
         """An error arrived that announces a terminal event to come: read on to it."""
         if self._phase is Phase.STREAMING:
             self._error = error
-            self._phase = Phase.FAILING
+            self._enter(Phase.FAILING)
 
     def _raise_error(self, error: Any) -> None:
         """An error the server sent ends the stream here."""
         self._error = error
-        self._phase = Phase.ERRORED
+        self._enter(Phase.ERRORED)
         raise self._upstream(error)
 
     # -- input -------------------------------------------------------------------------------
@@ -375,6 +377,12 @@ class EventFold(FoldBase[R, D]):
     #: Whether every event of the dialect names its type.
     named = False
 
+    def __init__(self, *, limits: Limits = DEFAULT_LIMITS, strict: bool = True) -> None:
+        super().__init__(limits=limits, strict=strict)
+        # Read on every event: an instance attribute is the cheapest lookup (Python 3.11 does
+        # not specialise reading a class attribute through an instance).
+        self._named = self.named
+
     def _event(self, kind: str, event: dict[str, Any], out: list[D] | None) -> None:
         """Fold one event of type ``kind``; raise ``InvalidChunk`` naming a bad field."""
         raise NotImplementedError  # pragma: no cover
@@ -462,13 +470,18 @@ class EventFold(FoldBase[R, D]):
                 if nesting_exceeds(obj, self.limits.max_depth):
                     raise self._too_deep()
                 self._chunks += 1
-                self._object(obj)
+                try:
+                    self._object(obj)
+                except InvalidChunk as exc:
+                    self._bad_input(f"the body: {exc}", obj)
+                except OverLimit as exc:
+                    raise self._over_limit(exc) from None
             elif obj is not None:
                 self._bad_input(f"the body must hold JSON objects: {short_repr(body)}", body)
 
     def _dispatch(self, kind: Any, event: dict[str, Any], out: list[D] | None) -> None:
         self._chunks += 1
-        if kind.__class__ is not str and self.named:
+        if kind.__class__ is not str and self._named:
             self._bad_input(str(InvalidChunk("type", "a string", kind)), event)
             return
         if kind == "error":
@@ -480,7 +493,7 @@ class EventFold(FoldBase[R, D]):
             self._bad_input(f"{kind}: {exc}" if kind.__class__ is str else str(exc), event)
         except OverLimit as exc:
             raise self._over_limit(exc) from None
-        if self._phase is Phase.ERRORED:
+        if self.done and self._phase is Phase.ERRORED:
             raise self._upstream(self._error)
 
     def _error_event(self, event: dict[str, Any]) -> None:
