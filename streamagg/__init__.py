@@ -4,9 +4,10 @@ The other dialects have their own modules: ``streamagg.responses`` (the OpenAI R
 ``streamagg.anthropic`` (Anthropic Messages), ``streamagg.gemini`` (Gemini), ``streamagg.ollama``
 (Ollama's native NDJSON) and ``streamagg.completions`` (legacy text completions).
 
-The core (models, converter, SSE decoder, fold, replay) imports without httpx; the app layer
-(``stream``, ``chat``, ``relay``, ``HTTPStatusError`` and their twins) is imported on first use.
-The layout and its layers: the README's Architecture section.
+The core (models, converter, SSE decoder, fold, replay) needs no HTTP stack; the app layer
+(``stream``, ``create`` (also named ``chat``), ``relay``, ``HTTPStatusError`` and their twins) is
+imported on first use, and takes clients of httpx2 (the default dependency) or of httpx. The
+layout and its layers: the README's Architecture section.
 """
 
 import typing as _typing
@@ -38,6 +39,7 @@ from ._chat.request import to_request_message
 from ._core.convert import to_dict
 from ._core.errors import (
     ContentTypeError,
+    HTTPStatusError,
     IncompleteStreamError,
     LimitExceededError,
     MalformedChunkError,
@@ -56,8 +58,16 @@ from ._core.sse import SSEDecoder, parse_sse
 from ._registry.detect import detect_dialect
 
 if _typing.TYPE_CHECKING:
-    from ._app.chat import AsyncChatStream, ChatStream, achat, astream, chat, stream
-    from ._app.http import HTTPStatusError
+    from ._app.chat import (
+        AsyncChatStream,
+        ChatStream,
+        achat,
+        acreate,
+        astream,
+        chat,
+        create,
+        stream,
+    )
     from ._app.relay import AsyncRelay, Relay, arelay, relay
 
 __version__ = "0.1.0"
@@ -67,10 +77,11 @@ _LAZY = {
     "AsyncChatStream": "_app.chat",
     "ChatStream": "_app.chat",
     "achat": "_app.chat",
+    "acreate": "_app.chat",
     "astream": "_app.chat",
     "chat": "_app.chat",
+    "create": "_app.chat",
     "stream": "_app.chat",
-    "HTTPStatusError": "_app.http",
     "AsyncRelay": "_app.relay",
     "Relay": "_app.relay",
     "arelay": "_app.relay",
@@ -145,10 +156,12 @@ __all__ = [
     "UsageDelta",
     "__version__",
     "achat",
+    "acreate",
     "afold",
     "arelay",
     "astream",
     "chat",
+    "create",
     "detect_dialect",
     "fold",
     "from_dict",

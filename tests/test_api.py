@@ -27,25 +27,28 @@ def test_version_is_a_string() -> None:
     assert streamagg.__version__.count(".") == 2
 
 
-def test_the_core_imports_without_httpx() -> None:
-    """Models, converter, SSE decoder, fold and replay work with httpx unavailable; the app
-    layer is loaded only when one of its names is used."""
+def test_the_core_imports_without_an_http_stack() -> None:
+    """Models, converter, SSE decoder, fold and replay work with neither httpx2 nor httpx
+    installed; the app layer imports too (it takes the stack of the client it is given), and a
+    client of neither stack is a clear ``TypeError``."""
     code = (
         "import sys\n"
-        "sys.modules['httpx'] = None\n"  # any import of httpx now fails
+        "sys.modules['httpx'] = sys.modules['httpx2'] = None\n"  # any import of either fails
         "import streamagg, streamagg._chat.fold, streamagg._core.sse, streamagg._core.convert\n"
         'r = streamagg.replay(b\'data: {"choices": [{"finish_reason": "stop"}]}\\n\\n\')\n'
         "assert streamagg.to_dict(r)['choices'][0]['finish_reason'] == 'stop'\n"
         "try:\n"
-        "    streamagg.stream\n"
-        "except ImportError:\n"
-        "    print('app layer needs httpx')\n"
+        "    streamagg.stream(object(), 'http://localhost', {}).__enter__()\n"
+        "except TypeError as exc:\n"
+        "    print(exc)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "app layer needs httpx"
+    assert done.stdout.strip() == (
+        "expected an object of httpx2 or httpx (a Client, AsyncClient...), got builtins.object"
+    )
 
 
 def test_app_names_load_on_first_use() -> None:
@@ -81,7 +84,7 @@ def test_dialects_import_without_httpx() -> None:
     """The dialect folds are core: they replay with httpx unavailable."""
     code = (
         "import sys\n"
-        "sys.modules['httpx'] = None\n"
+        "sys.modules['httpx'] = sys.modules['httpx2'] = None\n"
         "from streamagg import anthropic, responses\n"
         'm = anthropic.replay(b\'data: {"type": "message_start", "message": {"id": "m"}}'
         '\\n\\ndata: {"type": "message_stop"}\\n\\n\')\n'

@@ -24,7 +24,6 @@ ROOT = Path(__file__).parent.parent
 TESTS = """
 import os
 
-import httpx
 import pytest
 
 import streamagg

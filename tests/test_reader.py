@@ -270,3 +270,48 @@ def test_a_fold_without_receive_events_gets_each_event() -> None:
     raw = b"data: a\n\nevent: x\ndata: b\n\ndata: [DONE]\n\ndata: c\n\n"
     assert reader.receive_data(raw)
     assert fold.seen == [("message", "a"), ("x", "b"), ("message", "[DONE]")]
+
+
+@pytest.mark.parametrize(
+    ("data", "what", "media"),
+    [
+        (
+            b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n",
+            "HTML or XML",
+            "text/html",
+        ),
+        (b"\xef\xbb\xbf  <?xml version='1.0'?><error/>", "HTML or XML", "text/html"),
+        (bytes(range(256)), "binary data", "application/octet-stream"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "binary data", "application/octet-stream"),
+        (b"Internal Server Error\n", "plain text", "text/plain"),
+        ("caf\u00e9 ".encode() * 30, "plain text", "text/plain"),  # a character cut at the end
+    ],
+)
+def test_input_that_is_no_event_stream_says_what_it_looks_like(
+    data: bytes, what: str, media: str
+) -> None:
+    """HTML, binary data or plain text given to ``replay`` is one line saying so (it used to be
+    "the stream ended without any chunk"), at any split of the bytes."""
+    for at in (0, 1, len(data) // 2, len(data)):
+        with pytest.raises(streamagg.ContentTypeError) as info:
+            streamagg.replay([data[:at], data[at:]])
+        message = str(info.value)
+        assert message.startswith(f"the input is not an event stream: it looks like {what}")
+        assert "\n" not in message
+        assert info.value.content_type == media
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\n\n",
+        b": only a comment\n\n",
+        b"event: ping\n\n",
+        b"retry: 10\n",
+        b'data: {"choices": [{"delta": {"content": "x"}}]}\n\n',  # a stream cut short
+    ],
+)
+def test_a_stream_with_no_chunk_is_still_incomplete(data: bytes) -> None:
+    with pytest.raises(streamagg.IncompleteStreamError):
+        streamagg.replay(data)

@@ -127,7 +127,9 @@ def test_app_helpers_for_free() -> None:
     async def run() -> Any:
         async with (
             httpx.AsyncClient(transport=transport) as client,
-            toy_dialect.astream(client, "POST", "https://echo.test/v1/echo", json={}) as s,
+            toy_dialect.astream(
+                client, "POST", "https://echo.test/v1/echo", json={"stream": True}
+            ) as s,
         ):
             return [text async for text in s.text()], s.response
 

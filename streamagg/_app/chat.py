@@ -1,8 +1,10 @@
 """Chat completions' app helpers: ``stream``/``astream`` (the arguments of ``client.stream``),
-``chat``/``achat`` (POST a payload to ``{url}/chat/completions``), and the streams they return,
-whose views add ``partial_json``. The calls are the registry entry's route, made by the same
-``Helpers`` every dialect's helpers are (``dialects``); what is chat's own is the fold options
-(``text_keys``, ``padding_keys``) and the typed signatures."""
+``create``/``acreate`` (POST a payload to ``{url}/chat/completions``, as every dialect's
+``create`` does; ``chat``/``achat`` are the same functions under their first names), and the
+streams they return, whose views add ``partial_json``. The calls are the registry entry's
+route, made by the same ``Call`` every dialect's helpers use (``dialects``); what is chat's own
+is the fold options (``text_keys``, ``padding_keys``) and the typed signatures. Clients of
+httpx2 and of httpx alike (``stack``)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,7 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._chat.dialect import DIALECT as CHAT
 from .._chat.events import ContentDelta, Delta
@@ -26,13 +26,18 @@ from .dialects import Call
 from .streams import AsyncEventStream, EventStream, _StreamBase
 from .timing import DEFAULT_IDLE_TIMEOUT
 
+if TYPE_CHECKING:
+    from .stack import URL, AsyncClient, Client
+
 __all__ = [
     "AsyncChatStream",
     "ChatStream",
     "achat",
+    "acreate",
     "astream",
     "chat",
     "content_text",
+    "create",
     "make_aggregator",
     "stream",
 ]
@@ -70,13 +75,13 @@ class _ChatViews(_StreamBase[ChatCompletionResponse, Delta]):
 
 
 class ChatStream(_ChatViews, EventStream[ChatCompletionResponse, Delta]):
-    """A streaming chat completion over an ``httpx.Client``; see ``stream()``."""
+    """A streaming chat completion over a client (httpx2's or httpx's); see ``stream()``."""
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: Client,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
@@ -89,13 +94,14 @@ class ChatStream(_ChatViews, EventStream[ChatCompletionResponse, Delta]):
 
 
 class AsyncChatStream(_ChatViews, AsyncEventStream[ChatCompletionResponse, Delta]):
-    """A streaming chat completion over an ``httpx.AsyncClient``; see ``astream()``."""
+    """A streaming chat completion over an async client (httpx2's or httpx's); see
+    ``astream()``."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncClient,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
         padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
@@ -108,9 +114,9 @@ class AsyncChatStream(_ChatViews, AsyncEventStream[ChatCompletionResponse, Delta
 
 
 def stream(
-    client: httpx.Client,
+    client: Client,
     method: str,
-    url: str | httpx.URL,
+    url: str | URL,
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
@@ -122,24 +128,26 @@ def stream(
 ) -> ChatStream:
     """Open a streaming chat completion: ``with stream(client, "POST", url, json=...) as s:``.
 
-    Takes the arguments of ``client.stream``. Iterating ``s`` yields typed deltas as they arrive;
-    ``s.text()`` only the content text of choice 0; ``s.snapshot()`` the response so far;
-    ``s.response`` the folded response once the stream ended. The body may be an event stream or
-    a whole JSON completion (see ``StreamReader``). Every failure is a ``StreamError`` with
-    ``.partial``: ``HTTPStatusError`` (non-2xx, also an ``httpx.HTTPStatusError``),
+    ``client`` is an ``httpx2.Client`` or an ``httpx.Client``; the call takes the arguments of
+    ``client.stream``. Iterating ``s`` yields typed deltas as they arrive; ``s.text()`` only the
+    content text of choice 0; ``s.snapshot()`` the response so far; ``s.response`` the folded
+    response once the stream ended. The body may be an event stream or a whole JSON completion
+    (see ``StreamReader``), sent as it is or gzip- or deflate-coded (undone in bounded pieces,
+    counted by ``limits``). Every failure is a ``StreamError`` with ``.partial``:
+    ``HTTPStatusError`` (non-2xx; also the ``HTTPStatusError`` of the client's stack),
     ``ContentTypeError``, ``StreamInterruptedError`` (the request or the connection failed,
     before or during the stream: a refused connection, a timeout, a reset, a body that does not
-    decode; the httpx exception is the ``__cause__``; or the stream was read after its block was
-    left) and the fold's errors. Leaving the
-    ``with`` block closes the deltas, the response and the connection. ``text_keys``,
-    ``padding_keys``, ``limits`` and ``strict`` are the fold options of ``Aggregator``.
+    decode; the stack's exception is the ``__cause__``; or the stream was read after its block
+    was left) and the fold's errors. Leaving the ``with`` block closes the deltas, the response
+    and the connection. ``text_keys``, ``padding_keys``, ``limits`` and ``strict`` are the fold
+    options of ``Aggregator``.
 
     The stall watchdog: ``idle_timeout`` seconds allowed between data events (keep-alive
     comments and pings do not count, unlike for httpx's read timeout, which any byte resets;
     ``DEFAULT_IDLE_TIMEOUT``, 600 s, so that no stream hangs a caller for ever) and
     ``total_timeout`` seconds for the whole stream (off by default); past either,
     ``StreamStalledError`` (a ``StreamInterruptedError``) with ``.partial``, and the connection
-    is closed. ``None`` turns either off. The client's own timeouts still apply (httpx's
+    is closed. ``None`` turns either off. The client's own timeouts still apply (the stacks'
     default: 5 s without any byte). ``s.timings`` gives the stream's ``Timings``.
     """
     return ChatStream(
@@ -157,9 +165,9 @@ def stream(
 
 
 def astream(
-    client: httpx.AsyncClient,
+    client: AsyncClient,
     method: str,
-    url: str | httpx.URL,
+    url: str | URL,
     *,
     text_keys: Iterable[str] = DEFAULT_TEXT_KEYS,
     padding_keys: Iterable[str] = DEFAULT_PADDING_KEYS,
@@ -184,13 +192,13 @@ def astream(
     )
 
 
-#: How ``chat()`` calls its route (the registry entry's): ``stream_options`` asks for usage.
+#: How ``create()`` calls its route (the registry entry's): ``stream_options`` asks for usage.
 _CALL = Call(CHAT.routes[0])
 
 
-def chat(
-    client: httpx.Client,
-    url: str | httpx.URL,
+def create(
+    client: Client,
+    url: str | URL,
     payload: Mapping[str, Any],
     *,
     api_key: str | None = None,
@@ -207,11 +215,13 @@ def chat(
 
     Sets ``stream: true`` and ``stream_options: {"include_usage": true}`` unless the payload sets
     them (``stream_options: None`` sends none); ``api_key`` becomes a Bearer token. Returns the
-    ``ChatStream`` of ``stream()``; other keyword arguments go to ``client.stream``.
+    ``ChatStream`` of ``stream()``; other keyword arguments go to ``client.stream``. The same
+    function as ``chat()``, under the name every dialect's helper has
+    (``streamagg.responses.create``...).
     """
     return stream(
         client,
-        **_CALL.request(url, payload, api_key, headers),
+        **_CALL.request(client, url, payload, api_key, headers),
         text_keys=text_keys,
         padding_keys=padding_keys,
         limits=limits,
@@ -222,9 +232,9 @@ def chat(
     )
 
 
-def achat(
-    client: httpx.AsyncClient,
-    url: str | httpx.URL,
+def acreate(
+    client: AsyncClient,
+    url: str | URL,
     payload: Mapping[str, Any],
     *,
     api_key: str | None = None,
@@ -237,10 +247,10 @@ def achat(
     total_timeout: float | None = None,
     **kwargs: Any,
 ) -> AsyncChatStream:
-    """The async twin of ``chat()``."""
+    """The async twin of ``create()`` (the same function as ``achat()``)."""
     return astream(
         client,
-        **_CALL.request(url, payload, api_key, headers),
+        **_CALL.request(client, url, payload, api_key, headers),
         text_keys=text_keys,
         padding_keys=padding_keys,
         limits=limits,
@@ -249,3 +259,9 @@ def achat(
         total_timeout=total_timeout,
         **kwargs,
     )
+
+
+#: ``create()`` under its first name (kept: both are documented).
+chat = create
+#: ``acreate()`` under its first name (kept: both are documented).
+achat = acreate

@@ -1,21 +1,26 @@
 """The app helpers of every dialect, made from its registry entry: ``stream``/``astream`` (the
 arguments of ``client.stream``) and, for each route, ``create``/``acreate`` (Ollama's second
 route: ``generate``/``agenerate``), which POST a payload to the route's endpoint. A dialect's
-public module loads them on first use (``streamagg._core.dialect.lazy_app``): they need httpx.
+public module loads them on first use (``streamagg._core.dialect.lazy_app``): they need an HTTP
+stack. Each takes a client of httpx2 or of httpx (``stack``); chat completions' ``create`` and
+``acreate`` (``chat``) are made of the same ``Call``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, Generic, TypeVar
-
-import httpx
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.dialect import Dialect, Route
 from .._core.fold import Fold
 from .._core.limits import DEFAULT_LIMITS, Limits
+from .stack import stack_of
 from .streams import AsyncEventStream, EventStream
+
+if TYPE_CHECKING:
+    from .stack import URL, AsyncClient, Client
 
 __all__ = ["Call", "Helpers", "endpoint", "helpers"]
 
@@ -23,10 +28,10 @@ R = TypeVar("R")
 D = TypeVar("D")
 
 
-def endpoint(url: str | httpx.URL, suffix: str) -> httpx.URL:
+def endpoint(url: str | URL, suffix: str, module: ModuleType) -> URL:
     """``url`` with ``suffix`` (``/chat/completions``, ``/responses``...) appended to its path,
-    unless the path already ends with it."""
-    target = httpx.URL(url)
+    unless the path already ends with it: a ``URL`` of the stack ``module``."""
+    target: URL = module.URL(str(url))
     path = target.path.rstrip("/")
     if not path.endswith(suffix):
         target = target.copy_with(path=path + suffix)
@@ -41,7 +46,8 @@ class Call:
 
     def request(
         self,
-        url: str | httpx.URL,
+        client: Client | AsyncClient,
+        url: str | URL,
         payload: Mapping[str, Any],
         api_key: str | None,
         headers: Mapping[str, str] | None,
@@ -49,7 +55,9 @@ class Call:
         """POST ``payload`` to the route's endpoint under ``url`` (which may already end with
         it), with the route's body defaults (one the payload sets to None is not sent),
         ``stream: true`` unless the payload sets it (Gemini asks by its URL instead), the
-        route's default headers under the caller's, and ``api_key`` in its auth header."""
+        route's default headers under the caller's, and ``api_key`` in its auth header; the
+        URL and headers are of ``client``'s stack."""
+        module = stack_of(client)
         route = self.route
         body = {**route.body, **payload}
         for key in route.body:
@@ -57,13 +65,13 @@ class Call:
                 del body[key]
         if route.stream_flag:
             body.setdefault("stream", True)
-        all_headers = httpx.Headers(route.headers)
+        all_headers = module.Headers(route.headers)
         all_headers.update(headers or {})  # the caller's headers win, whatever their case
         if api_key is not None:
             all_headers.update(route.auth(api_key))
         request: dict[str, Any] = {
             "method": "POST",
-            "url": endpoint(url, route.path),
+            "url": endpoint(url, route.path, module),
             "json": body,
             "headers": all_headers,
         }
@@ -85,9 +93,9 @@ class Helpers(Generic[R, D]):
 
     def stream(
         self,
-        client: httpx.Client,
+        client: Client,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
@@ -105,9 +113,9 @@ class Helpers(Generic[R, D]):
 
     def astream(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncClient,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         limits: Limits = DEFAULT_LIMITS,
         strict: bool = True,
@@ -119,8 +127,8 @@ class Helpers(Generic[R, D]):
 
     def create(
         self,
-        client: httpx.Client,
-        url: str | httpx.URL,
+        client: Client,
+        url: str | URL,
         payload: Mapping[str, Any],
         *,
         api_key: str | None = None,
@@ -131,14 +139,14 @@ class Helpers(Generic[R, D]):
         it) with ``stream: true`` unless the payload sets it (Gemini asks by its URL instead);
         ``api_key`` goes in the dialect's auth header. ``options``: those of ``stream``
         (``limits``, ``strict``, ``idle_timeout``, ``total_timeout``) and of
-        ``client.stream``."""
-        request = self.call.request(url, payload, api_key, headers)
+        ``client.stream``. ``client``: an ``httpx2.Client`` or an ``httpx.Client``."""
+        request = self.call.request(client, url, payload, api_key, headers)
         return self.stream(client, **request, **options)
 
     def acreate(
         self,
-        client: httpx.AsyncClient,
-        url: str | httpx.URL,
+        client: AsyncClient,
+        url: str | URL,
         payload: Mapping[str, Any],
         *,
         api_key: str | None = None,
@@ -146,7 +154,7 @@ class Helpers(Generic[R, D]):
         **options: Any,
     ) -> AsyncEventStream[R, D]:
         """The async twin of ``create``."""
-        request = self.call.request(url, payload, api_key, headers)
+        request = self.call.request(client, url, payload, api_key, headers)
         return self.astream(client, **request, **options)
 
 

@@ -15,7 +15,9 @@ once, however the relay ends:
 
 Errors do not escape the iterator: the downstream stream simply ends (the upstream's own error
 event, if it sent one, has been forwarded). ``error`` and ``response`` hold the outcome too.
-``rewrite`` changes the forwarded bytes of each event (never what is folded).
+``rewrite`` changes the forwarded bytes of each event (never what is folded). The upstream
+client is httpx2's or httpx's (``stack``); a gzip- or deflate-coded upstream body is forwarded
+decoded (undone in bounded pieces, as ``stream()`` does).
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import Any, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .._chat.events import Delta
 from .._chat.fold import DEFAULT_PADDING_KEYS, DEFAULT_TEXT_KEYS
@@ -40,8 +40,12 @@ from .._core.errors import StreamError, StreamInterruptedError
 from .._core.framing import EventBoundaries
 from .._core.limits import DEFAULT_LIMITS, Limits
 from .chat import make_aggregator
-from .session import Session, next_piece, request_kwargs
+from .session import Session, aiter_body, iter_body, next_piece, request_kwargs
+from .stack import stack_of
 from .timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings
+
+if TYPE_CHECKING:
+    from .stack import URL, AsyncClient, Client
 
 __all__ = ["AsyncRelay", "OnFinish", "Relay", "arelay", "relay"]
 
@@ -67,6 +71,8 @@ class _Relaying:
         # The start of an event not yet complete, in the pieces it came in: joined once the
         # event is (an event that never ends costs one copy, not one per read).
         self.held: list[bytes] = []
+        self.held_size = 0
+        self.max_event_size = session.reader.limits.max_event_size
         self.finished = False
         self.pending: StreamError[ChatCompletionResponse] | None = None
         self.response: ChatCompletionResponse | None = None
@@ -75,7 +81,10 @@ class _Relaying:
     def take(self, data: bytes) -> list[bytes]:
         """The complete events in ``data``, rewritten, to forward; ``data`` is folded too, and
         a stream error it causes is kept in ``pending`` (raised once its bytes are forwarded:
-        the upstream's own error event reaches the downstream client)."""
+        the upstream's own error event reaches the downstream client). An event is held until
+        it ends, up to ``max_event_size`` bytes: longer, it can only be lines the reader
+        ignores (comments without a blank line: longer data is refused), which are forwarded
+        as they are so far (through ``rewrite``) rather than held without bound."""
         try:
             self.session.feed(data, time.monotonic())
         except StreamError as exc:
@@ -87,9 +96,15 @@ class _Relaying:
             held.append(data[start:end])
             events.append(b"".join(held))
             held.clear()
+            self.held_size = 0
             start = end
         if start < len(data):
             held.append(data[start:] if start else data)
+            self.held_size += len(data) - start
+            if self.held_size > self.max_event_size and self.pending is None:
+                events.append(b"".join(held))
+                held.clear()
+                self.held_size = 0
         rewrite = self.rewrite
         return [rewrite(e) for e in events] if rewrite is not None else events
 
@@ -168,7 +183,7 @@ class _RelayBase:
 
 
 def _setup(
-    client: httpx.Client | httpx.AsyncClient,
+    client: Client | AsyncClient,
     on_finish: OnFinish,
     rewrite: Rewrite | None,
     *,
@@ -192,9 +207,9 @@ class Relay(_RelayBase, Iterator[bytes]):
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: Client,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         relaying: _Relaying,
         request: dict[str, Any],
     ) -> None:
@@ -210,20 +225,21 @@ class Relay(_RelayBase, Iterator[bytes]):
         self._bytes.close()
 
     def _run(
-        self, client: httpx.Client, method: str, url: str | httpx.URL, request: dict[str, Any]
+        self, client: Client, method: str, url: str | URL, request: dict[str, Any]
     ) -> Generator[bytes, None, None]:
         relaying = self._relaying
         session = relaying.session
+        module = stack_of(client)
         session.clock.started(time.monotonic())
         try:
-            with client.stream(method, url, **request) as response:
+            with client.stream(method, url, **request) as response:  # type: ignore[arg-type]
                 if session.start(response):
                     kept: list[bytes] = []
-                    for piece in response.iter_bytes():
+                    for piece in iter_body(response):
                         relaying.error_body(piece, kept)
                         yield piece
                     raise session.status_error(response, b"".join(kept))
-                for piece in response.iter_bytes():
+                for piece in iter_body(response):
                     yield from relaying.take(piece)
                     relaying.check()
                     if session.done:
@@ -232,7 +248,7 @@ class Relay(_RelayBase, Iterator[bytes]):
             relaying.ended()
         except StreamError as exc:
             relaying.failed(exc)
-        except httpx.HTTPError as exc:
+        except module.HTTPError as exc:
             relaying.failed(session.failed(exc, True, time.monotonic()))
         finally:
             relaying.gone()  # a no-op unless the downstream client stopped iterating
@@ -243,9 +259,9 @@ class AsyncRelay(_RelayBase, AsyncIterator[bytes]):
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncClient,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         relaying: _Relaying,
         request: dict[str, Any],
     ) -> None:
@@ -262,24 +278,25 @@ class AsyncRelay(_RelayBase, AsyncIterator[bytes]):
 
     async def _run(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncClient,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         request: dict[str, Any],
     ) -> AsyncGenerator[bytes, None]:
         relaying = self._relaying
         session = relaying.session
+        module = stack_of(client)
         session.clock.started(time.monotonic())
         try:
-            async with client.stream(method, url, **request) as response:
-                if session.start(response):
-                    kept: list[bytes] = []
-                    async for piece in response.aiter_bytes():
-                        relaying.error_body(piece, kept)
-                        yield piece
-                    raise session.status_error(response, b"".join(kept))
-                pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+            async with client.stream(method, url, **request) as response:  # type: ignore[arg-type]
+                pieces = aiter_body(response)
                 try:
+                    if session.start(response):
+                        kept: list[bytes] = []
+                        async for piece in pieces:
+                            relaying.error_body(piece, kept)
+                            yield piece
+                        raise session.status_error(response, b"".join(kept))
                     while (data := await next_piece(pieces, session)) is not None:
                         for event in relaying.take(data):
                             yield event
@@ -293,16 +310,16 @@ class AsyncRelay(_RelayBase, AsyncIterator[bytes]):
             relaying.ended()
         except StreamError as exc:
             relaying.failed(exc)
-        except httpx.HTTPError as exc:
+        except module.HTTPError as exc:
             relaying.failed(session.failed(exc, True, time.monotonic()))
         finally:
             relaying.gone()  # the task was cancelled, or the iterator closed, before the end
 
 
 def relay(
-    client: httpx.Client,
+    client: Client,
     method: str,
-    url: str | httpx.URL,
+    url: str | URL,
     *,
     on_finish: OnFinish,
     rewrite: Rewrite | None = None,
@@ -339,9 +356,9 @@ def relay(
 
 
 def arelay(
-    client: httpx.AsyncClient,
+    client: AsyncClient,
     method: str,
-    url: str | httpx.URL,
+    url: str | URL,
     *,
     on_finish: OnFinish,
     rewrite: Rewrite | None = None,

@@ -4,21 +4,20 @@ All decisions live in ``Session``, a sans-IO object: it is told the response's s
 headers, given body bytes (which it hands to the one ``StreamReader``), and told when the body
 ended or the connection failed; it returns typed deltas and produces the folded object or the
 error. ``EventStream`` and ``AsyncEventStream`` (``streams``) are two thin loops that only move
-bytes from httpx into it."""
+bytes from the HTTP stack (httpx2 or httpx, whichever the client is of) into it; ``iter_body``
+and ``aiter_body`` are how they read a body."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import (
-    AsyncIterator,
-)
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import anyio
-import httpx
 
 from .._core.errors import (
+    HTTPStatusError,
     StreamError,
     StreamInterruptedError,
     StreamStalledError,
@@ -26,10 +25,14 @@ from .._core.errors import (
 from .._core.fold import Fold
 from .._core.reader import StreamReader
 from .._core.report import is_output_text
-from .http import HTTPStatusError, content_type_error
+from .http import Decoding, content_type_error, status_error
+from .stack import stack_of
 from .timing import Clock, Timings, completion_tokens
 
-__all__ = ["Session", "next_piece", "request_kwargs"]
+if TYPE_CHECKING:
+    from .stack import AsyncClient, Client, Response
+
+__all__ = ["Session", "aiter_body", "iter_body", "next_piece", "request_kwargs"]
 
 R = TypeVar("R")
 D = TypeVar("D")
@@ -50,7 +53,7 @@ class Session(Generic[R, D]):
         """The stream has ended: read no more."""
         return self.reader.done
 
-    def start(self, response: httpx.Response) -> bool:
+    def start(self, response: Response) -> bool:
         """Check status and content type; True when the (error) body must be read first."""
         if not response.is_success:
             return True
@@ -64,10 +67,10 @@ class Session(Generic[R, D]):
         """How much of an error body to read."""
         return self.reader.limits.max_error_body
 
-    def status_error(self, response: httpx.Response, content: bytes) -> HTTPStatusError[R]:
+    def status_error(self, response: Response, content: bytes) -> HTTPStatusError[R]:
         """The error for a non-2xx response, given (the start of) its body."""
         partial = self.reader.fold.snapshot()
-        return self._fail(HTTPStatusError.from_response(response, partial, content))
+        return self._fail(status_error(response, partial, content))
 
     def feed(self, data: bytes, now: float) -> list[D]:
         """Body bytes that arrived at ``now`` in, deltas out; raises the stream's errors, and
@@ -103,21 +106,24 @@ class Session(Generic[R, D]):
             raise self._fail(exc) from None
         return self.response
 
-    def failed(self, exc: httpx.HTTPError, started: bool, now: float) -> StreamError[R]:
-        """The error for a request that failed (before or after the stream started): a
-        watchdog's timeout is ``StreamStalledError``."""
+    def failed(self, exc: Exception, started: bool, now: float) -> StreamError[R]:
+        """The error for a request that failed (``exc``: an ``HTTPError`` of either stack,
+        before or after the stream started), with ``exc`` as its ``__cause__``: a watchdog's
+        timeout is ``StreamStalledError``, anything else ``StreamInterruptedError``."""
         self.clock.ended(now)
-        if isinstance(exc, httpx.TimeoutException):
+        error: StreamInterruptedError[R] | None = None
+        if isinstance(exc, stack_of(exc).TimeoutException):
             why = self.clock.stalled(now + _SLACK)
             if why is not None:
-                return self._fail(self._stalled(why))
-        when = "mid-stream" if started else "before the stream started"
-        return self._fail(
-            StreamInterruptedError(
+                error = self._stalled(why)
+        if error is None:
+            when = "mid-stream" if started else "before the stream started"
+            error = StreamInterruptedError(
                 f"the connection failed {when}: {type(exc).__name__}: {exc}",
                 partial=self.reader.fold.snapshot(),
             )
-        )
+        error.__cause__ = exc  # also where it is not raised (the relay hands it to on_finish)
+        return self._fail(error)
 
     def closed_early(self) -> StreamInterruptedError[R]:
         """The error for reading a stream after its ``with`` block was left before the end."""
@@ -160,20 +166,58 @@ async def next_piece(pieces: AsyncIterator[bytes], session: Session[Any, Any]) -
 
 
 def request_kwargs(
-    client: httpx.Client | httpx.AsyncClient, clock: Clock, kwargs: dict[str, Any]
+    client: Client | AsyncClient, clock: Clock, kwargs: dict[str, Any]
 ) -> dict[str, Any]:
-    """``client.stream`` arguments: asking for an event stream unless the caller says otherwise
-    (as httpx-sse's ``connect_sse`` does), and with a read timeout no longer than the
-    watchdog's limits, so that a silent server cannot block a read past them."""
-    headers = httpx.Headers(kwargs.get("headers"))
+    """``client.stream`` arguments (in the classes of the client's stack): asking for an event
+    stream unless the caller says otherwise (as httpx-sse's ``connect_sse`` does), and with a
+    read timeout no longer than the watchdog's limits, so that a silent server cannot block a
+    read past them."""
+    module = stack_of(client)
+    headers = module.Headers(kwargs.get("headers"))
     headers.setdefault("Accept", "text/event-stream")
     headers.setdefault("Cache-Control", "no-store")
     request = {**kwargs, "headers": headers}
     limits = [t for t in (clock.idle_timeout, clock.total_timeout) if t is not None]
     if limits:
-        timeout = httpx.Timeout(kwargs.get("timeout", client.timeout))
+        timeout = module.Timeout(kwargs.get("timeout", client.timeout))
         read = min(limits) if timeout.read is None else min(timeout.read, *limits)
-        request["timeout"] = httpx.Timeout(
+        request["timeout"] = module.Timeout(
             connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool
         )
     return request
+
+
+def _decoding(response: Response) -> Decoding | None:
+    """What streamagg undoes of the body's content coding (None: the stack undoes it, or it
+    already has: a body read before the stream is looked at)."""
+    return None if response.is_stream_consumed else Decoding.of(response)
+
+
+def iter_body(response: Response) -> Iterator[bytes]:
+    """The body of ``response`` as it arrives, its content coding undone: gzip and deflate by
+    ``Decoding`` from the raw bytes, in bounded pieces; any other by the stack. Raises the
+    stack's exceptions."""
+    decoding = _decoding(response)
+    if decoding is None:
+        yield from response.iter_bytes()
+        return
+    for raw in response.iter_raw():
+        yield from decoding.feed(raw)
+
+
+async def aiter_body(response: Response) -> AsyncGenerator[bytes, None]:
+    """The async twin of ``iter_body``. Close it (``aclose``) when done: it closes the byte
+    iterator it reads (an async generator is not closed by the garbage collector in time, and
+    the connection goes back to the pool only then)."""
+    decoding = _decoding(response)
+    reads = response.aiter_bytes() if decoding is None else response.aiter_raw()
+    pieces = cast("AsyncGenerator[bytes, None]", reads)
+    try:
+        async for piece in pieces:
+            if decoding is None:
+                yield piece
+                continue
+            for decoded in decoding.feed(piece):
+                yield decoded
+    finally:
+        await pieces.aclose()

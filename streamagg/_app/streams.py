@@ -1,8 +1,10 @@
 """``EventStream`` and ``AsyncEventStream``: a live streaming call of any dialect, folded.
 
-Two thin loops that move bytes from httpx into a ``Session`` (``session``); like httpx's
-``Client``/``AsyncClient`` they use the same method names. Every dialect's ``stream()`` returns
-one (chat completions' a ``ChatStream``, with its own views)."""
+Two thin loops that move bytes from the HTTP stack into a ``Session`` (``session``); like
+httpx's ``Client``/``AsyncClient`` they use the same method names. Either takes a client of
+httpx2 or of httpx (``stack``) and uses that stack's classes: its exceptions are caught, and
+its ``HTTPStatusError`` is a class of the error raised. Every dialect's ``stream()`` returns one
+(chat completions' a ``ChatStream``, with its own views)."""
 
 from __future__ import annotations
 
@@ -16,17 +18,19 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core.errors import (
     ResponseNotReadyError,
     StreamError,
 )
 from .._core.fold import Fold
-from .session import Session, next_piece, request_kwargs
+from .session import Session, aiter_body, iter_body, next_piece, request_kwargs
+from .stack import stack_of
 from .timing import DEFAULT_IDLE_TIMEOUT, Clock, Timings
+
+if TYPE_CHECKING:
+    from .stack import URL, AsyncClient, Client, Response
 
 __all__ = ["AsyncEventStream", "EventStream"]
 
@@ -40,14 +44,15 @@ _E = TypeVar("_E", bound=StreamError[Any])
 class _StreamBase(Generic[R, D]):
     """What both twins share: the session and the read-only views of it."""
 
-    def __init__(self, fold: Fold[R], clock: Clock) -> None:
+    def __init__(self, fold: Fold[R], clock: Clock, client: Client | AsyncClient) -> None:
         self._session: Session[R, D] = Session(fold, clock)
-        self._http: httpx.Response | None = None
+        self._stack = stack_of(client)  # the module whose exceptions the client raises
+        self._http: Response | None = None
         self._closed = False
 
     @property
-    def http_response(self) -> httpx.Response:
-        """The underlying ``httpx.Response`` (status, headers)."""
+    def http_response(self) -> Response:
+        """The underlying response, of the client's stack (status, headers)."""
         if self._http is None:
             raise ResponseNotReadyError(
                 "the request has not been sent: enter the `with` block first"
@@ -86,14 +91,14 @@ class _StreamBase(Generic[R, D]):
 
 
 class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]):
-    """A streaming call over an ``httpx.Client``, folded by any dialect's fold: what
-    ``stream()`` returns for chat completions and the dialects' ``stream()`` for theirs."""
+    """A streaming call over a client (httpx2's or httpx's), folded by any dialect's fold:
+    what ``stream()`` returns for chat completions and the dialects' ``stream()`` for theirs."""
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: Client,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         fold: Fold[R],
         text: Callable[[D], str | None],
@@ -102,9 +107,14 @@ class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        super().__init__(fold, clock)
+        super().__init__(fold, clock, client)
         self._text_of = text
-        self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
+        request = request_kwargs(client, clock, kwargs)
+        self._connect: AbstractContextManager[Response] = client.stream(
+            method,
+            url,  # type: ignore[arg-type]  # a URL of the client's own stack, or a str
+            **request,
+        )
         self._deltas: Generator[D, None, None] | None = None
 
     def __enter__(self: _S) -> _S:
@@ -112,7 +122,7 @@ class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]
         session.clock.started(time.monotonic())
         try:
             response = self._http = self._connect.__enter__()
-        except httpx.HTTPError as exc:
+        except self._stack.HTTPError as exc:
             raise session.failed(exc, False, time.monotonic()) from exc
         try:
             if session.start(response):
@@ -122,18 +132,18 @@ class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]
             raise
         return self
 
-    def _error_body(self, response: httpx.Response) -> bytes:
+    def _error_body(self, response: Response) -> bytes:
         """The start of an error body, up to ``max_error_body`` bytes (the rest is not read)."""
         limit = self._session.max_error_body
         pieces: list[bytes] = []
         size = 0
         try:
-            for piece in response.iter_bytes():
+            for piece in iter_body(response):
                 pieces.append(piece)
                 size += len(piece)
                 if size >= limit:
                     break
-        except httpx.HTTPError:
+        except self._stack.HTTPError:
             pass  # what arrived of the body is enough to report the status
         return b"".join(pieces)[:limit]
 
@@ -157,16 +167,17 @@ class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    def _read(self, response: httpx.Response) -> Generator[D, None, None]:
+    def _read(self, response: Response) -> Generator[D, None, None]:
         session = self._session
+        module = self._stack
         try:
-            for piece in response.iter_bytes():
+            for piece in iter_body(response):
                 yield from session.feed(piece, time.monotonic())
                 if session.done:
                     break
-        except httpx.HTTPError as exc:
+        except module.HTTPError as exc:
             raise session.failed(exc, True, time.monotonic()) from exc
-        except httpx.StreamClosed:
+        except module.StreamClosed:
             raise session.closed_early() from None
         session.end(time.monotonic())
 
@@ -186,13 +197,13 @@ class EventStream(_StreamBase[R, D], AbstractContextManager["EventStream[R, D]"]
 
 
 class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEventStream[R, D]"]):
-    """The async twin of ``EventStream``, over an ``httpx.AsyncClient``."""
+    """The async twin of ``EventStream``, over an async client (httpx2's or httpx's)."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: AsyncClient,
         method: str,
-        url: str | httpx.URL,
+        url: str | URL,
         *,
         fold: Fold[R],
         text: Callable[[D], str | None],
@@ -201,9 +212,14 @@ class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEven
         **kwargs: Any,
     ) -> None:
         clock = Clock(idle_timeout=idle_timeout, total_timeout=total_timeout)
-        super().__init__(fold, clock)
+        super().__init__(fold, clock, client)
         self._text_of = text
-        self._connect = client.stream(method, url, **request_kwargs(client, clock, kwargs))
+        request = request_kwargs(client, clock, kwargs)
+        self._connect: AbstractAsyncContextManager[Response] = client.stream(
+            method,
+            url,  # type: ignore[arg-type]  # a URL of the client's own stack, or a str
+            **request,
+        )
         self._deltas: AsyncGenerator[D, None] | None = None
 
     async def __aenter__(self: _A) -> _A:
@@ -211,7 +227,7 @@ class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEven
         session.clock.started(time.monotonic())
         try:
             response = self._http = await self._connect.__aenter__()
-        except httpx.HTTPError as exc:
+        except self._stack.HTTPError as exc:
             raise session.failed(exc, False, time.monotonic()) from exc
         try:
             if session.start(response):
@@ -221,19 +237,22 @@ class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEven
             raise
         return self
 
-    async def _error_body(self, response: httpx.Response) -> bytes:
+    async def _error_body(self, response: Response) -> bytes:
         """The start of an error body, up to ``max_error_body`` bytes (the rest is not read)."""
         limit = self._session.max_error_body
         pieces: list[bytes] = []
         size = 0
+        body = aiter_body(response)
         try:
-            async for piece in response.aiter_bytes():
+            async for piece in body:
                 pieces.append(piece)
                 size += len(piece)
                 if size >= limit:
                     break
-        except httpx.HTTPError:
+        except self._stack.HTTPError:
             pass  # what arrived of the body is enough to report the status
+        finally:
+            await body.aclose()
         return b"".join(pieces)[:limit]
 
     async def __aexit__(
@@ -256,18 +275,19 @@ class AsyncEventStream(_StreamBase[R, D], AbstractAsyncContextManager["AsyncEven
             self._deltas = self._read(self.http_response)
         return self._deltas
 
-    async def _read(self, response: httpx.Response) -> AsyncGenerator[D, None]:
+    async def _read(self, response: Response) -> AsyncGenerator[D, None]:
         session = self._session
-        pieces = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+        module = self._stack
+        pieces = aiter_body(response)
         try:
             while (piece := await next_piece(pieces, session)) is not None:
                 for delta in session.feed(piece, time.monotonic()):
                     yield delta
                 if session.done:
                     break
-        except httpx.HTTPError as exc:
+        except module.HTTPError as exc:
             raise session.failed(exc, True, time.monotonic()) from exc
-        except httpx.StreamClosed:
+        except module.StreamClosed:
             raise session.closed_early() from None
         finally:
             # An async generator is not closed by the garbage collector in time: close the

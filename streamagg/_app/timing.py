@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_IDLE_TIMEOUT", "Clock", "Timings", "completion_tokens"]
 
 #: Seconds a streaming call waits for a data event before the watchdog stops it: long enough for
 #: a reasoning model's silent thinking, short enough that a stalled stream (or one that sends
-#: only keep-alives) never hangs a caller for ever, even with httpx's ``timeout=None``.
+#: only keep-alives) never hangs a caller for ever, even with a client's ``timeout=None``.
 DEFAULT_IDLE_TIMEOUT = 600.0
 
 _PREFIX = "gen_ai.client.operation."

@@ -11,23 +11,26 @@
     │   ├── MalformedChunkError      .raw: data that is not JSON, or a field of impossible type
     │   ├── ContentTypeError         .content_type: neither an event stream nor JSON
     │   ├── LimitExceededError       .limit: the ``Limits`` field that was exceeded
-    │   └── HTTPStatusError          non-2xx answer (in ``_app.http``: it needs httpx)
+    │   └── HTTPStatusError          .status_code: a non-2xx answer (live, or a recorded one)
     ├── RuntimeError
     │   └── ResponseNotReadyError    ``.response`` read before the end
     ├── InvalidChunk                 in a fold: a field of impossible type -> MalformedChunkError
     └── OverLimit                    in a fold: past a limit -> LimitExceededError
 
 ``partial`` is the fold's own object: a ``ChatCompletionResponse`` for chat completions, the
-dialect's final object for other stream dialects. This module, like the rest of the core, does
-not import httpx.
+dialect's final object for other stream dialects. This module, like the rest of the core, imports
+no HTTP stack.
 """
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from typing import Any, Generic, TypeVar
 
 __all__ = [
     "ContentTypeError",
+    "HTTPStatusError",
     "IncompleteStreamError",
     "InvalidChunk",
     "LimitExceededError",
@@ -68,8 +71,8 @@ class IncompleteStreamError(StreamError[R]):
 
 
 class StreamInterruptedError(IncompleteStreamError[R]):
-    """The connection failed mid-stream (dropped, reset, timed out, closed early); the httpx
-    exception, when there is one, is the ``__cause__``."""
+    """The connection failed mid-stream (dropped, reset, timed out, closed early); the HTTP
+    stack's exception (httpx2's or httpx's), when there is one, is the ``__cause__``."""
 
 
 class StreamStalledError(StreamInterruptedError[R]):
@@ -107,6 +110,79 @@ class LimitExceededError(StreamError[R]):
         super().__init__(message, partial=partial)
         self.limit = limit
         self.value = value
+
+
+class HTTPStatusError(StreamError[R]):
+    """The server answered with a non-2xx status instead of a stream; or a replayed recording
+    holds such an answer (``: http-status:`` lines, the test kit's recording format).
+
+    ``status_code`` is the status, ``body`` the parsed JSON body (or its text when it is not
+    JSON), ``error`` its ``error`` member (OpenAI-style bodies) or None. ``request`` and
+    ``response`` are the HTTP stack's objects of a live call (None for a recording); a live
+    call's error is also the ``HTTPStatusError`` of the client's stack (``httpx2`` or
+    ``httpx``: ``streamagg._app.http``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any,
+        error: Any,
+        partial: R,
+        request: Any = None,
+        response: Any = None,
+    ) -> None:
+        StreamError.__init__(self, message, partial=partial)
+        self.status_code = status_code
+        self.body = body
+        self.error = error
+        self.request = request
+        self.response = response
+
+    @classmethod
+    def from_body(
+        cls,
+        status_code: int,
+        raw: bytes,
+        *,
+        partial: R,
+        reason: str | None = None,
+        encoding: str = "utf-8",
+        request: Any = None,
+        response: Any = None,
+    ) -> HTTPStatusError[R]:
+        """The error for an answer with ``status_code`` and the body ``raw`` (what was read of
+        it): the message is the status, its reason and the body's error message (or the start
+        of its text)."""
+        text = raw.decode(encoding, "replace")
+        try:
+            body: Any = json.loads(text)
+        except (ValueError, RecursionError):
+            body = text
+        error = body.get("error") if isinstance(body, dict) else None
+        detail = error.get("message") if isinstance(error, dict) else error
+        if reason is None:
+            try:
+                reason = HTTPStatus(status_code).phrase
+            except ValueError:
+                reason = ""
+        if not isinstance(detail, str) or not detail:
+            detail = text[:_SHOWN] or reason
+        return cls(
+            f"HTTP {status_code} {reason}: {detail}",
+            status_code=status_code,
+            body=body,
+            error=error,
+            partial=partial,
+            request=request,
+            response=response,
+        )
+
+
+# How much of a non-JSON error body goes into the message.
+_SHOWN = 200
 
 
 class ResponseNotReadyError(RuntimeError):

@@ -23,11 +23,12 @@ subclasses carrying the dialect's own object as ``.partial``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from .errors import LimitExceededError
+from .errors import ContentTypeError, LimitExceededError
 from .fold import DONE, Fold, decode_json
 from .limits import DEFAULT_LIMITS, Limits
 from .ndjson import NDJSONDecoder
@@ -38,6 +39,11 @@ __all__ = ["StreamReader", "body_is_json"]
 R = TypeVar("R")
 
 _BOM = b"\xef\xbb\xbf"
+#: How many of the input's first bytes are kept, to say what an input that is no stream is.
+_START = 80
+_SHOWN = 40
+#: How the lines of an event stream begin (a field name, or a comment).
+_SSE_LINE = re.compile(rb"(?:data|event|id|retry)(?::|\r|\n|$)|:")
 _WHITESPACE = b" \t\r\n"
 _JSON_STARTS = frozenset(b"{[")
 
@@ -61,6 +67,27 @@ def _receive_each(fold: Fold[Any], events: list[Item], out: list[Any] | None) ->
         elif fold.receive(event[0], event[1], out):
             return True
     return False
+
+
+def _looks_like(start: bytes) -> tuple[str, str]:
+    """What input that begins with ``start`` is, when it is not an event stream or JSON: a
+    description and a media type, or ``("", "")``."""
+    if not start or start[0] in _JSON_STARTS or _SSE_LINE.match(start):
+        return "", ""
+    if b"\0" in start or not _is_text(start):
+        return "binary data", "application/octet-stream"
+    if start[:1] == b"<":
+        return "HTML or XML", "text/html"
+    return "plain text", "text/plain"
+
+
+def _is_text(start: bytes) -> bool:
+    """Whether ``start`` is UTF-8 (its last character may be cut)."""
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(start) - 3 and exc.reason == "unexpected end of data"
+    return True
 
 
 def body_is_json(head: bytes) -> bool | None:
@@ -97,6 +124,7 @@ class StreamReader(Generic[R]):
         "_json",
         "_lines",
         "_scanned",
+        "_start",
         "_total",
         "fold",
         "limits",
@@ -118,6 +146,7 @@ class StreamReader(Generic[R]):
         self._head = bytearray()  # the bytes read while undecided
         self._scanned = 0  # how much of _head is known to be BOM or whitespace
         self._body: list[bytes] = []  # a JSON body, in pieces
+        self._start = b""  # the input's first bytes, to say what it is when it is no stream
         # A fold whose dialect is newline-delimited JSON (``framing = "ndjson"``) reads lines.
         self._lines: NDJSONDecoder | None = None
         if getattr(fold, "framing", "sse") == "ndjson":
@@ -142,6 +171,7 @@ class StreamReader(Generic[R]):
             data = self._sniff(data)
             if not data:
                 return False
+            self._start = data.removeprefix(_BOM).lstrip(_WHITESPACE)[:_START]
         if self._json:
             self._body.append(data)
             self._body_size += len(data)
@@ -158,6 +188,8 @@ class StreamReader(Generic[R]):
     def _receive_lines(self, data: bytes, out: list[Any] | None) -> bool:
         receive = self.fold.receive
         decoder: NDJSONDecoder = self._lines  # type: ignore[assignment]
+        if not self._start:
+            self._start = data.removeprefix(_BOM).lstrip(_WHITESPACE)[:_START]
         try:
             lines = decoder.feed(data)
         except LimitExceededError as exc:
@@ -208,7 +240,25 @@ class StreamReader(Generic[R]):
                 # trailing newlines); a connection cut mid-event leaves JSON that does not parse.
                 if _is_whole(event[1]) and fold.receive(event[0], event[1], None):
                     break
+        if fold.chunks == 0:
+            self._check_start()
         return fold.result()
+
+    def _check_start(self) -> None:
+        """Input of which nothing folded, that is no event stream at all (HTML, binary data,
+        plain text), is a ``ContentTypeError`` saying what it looks like, in one line."""
+        start = self._start
+        if self._json:
+            what, media = "JSON of another shape", "application/json"
+        else:
+            what, media = _looks_like(start)
+        if what:
+            shown = repr(start[:_SHOWN]) + ("..." if len(start) > _SHOWN else "")
+            raise ContentTypeError(
+                f"the input is not an event stream: it looks like {what}: {shown}",
+                content_type=media,
+                partial=self.fold.snapshot(),
+            )
 
     def _sniff(self, data: bytes) -> bytes:
         """Take ``data`` while undecided; once decided, return every byte read so far."""

@@ -2,18 +2,32 @@
 
 The one module of the core that opens a file (given a path); the folds themselves never do.
 ``replay_into`` is the thin adapter every dialect's ``replay`` is: pieces into a ``StreamReader``.
+
+A recording may hold an answer that is not a 2xx stream (the test kit's recording format:
+``: http-status: 429`` and ``: http-header:`` lines, a blank line, the body as sent);
+``recorded_answers`` turns it into the ``HTTPStatusError`` the live call raised.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Protocol, TypeVar, Union, runtime_checkable
 
+from .errors import HTTPStatusError
 from .fold import Fold
+from .limits import Limits
 from .reader import StreamReader
 
-__all__ = ["Readable", "Source", "iter_source", "replay_into"]
+__all__ = [
+    "RECORDED_STATUS",
+    "Readable",
+    "Source",
+    "iter_source",
+    "recorded_answers",
+    "replay_into",
+]
 
 R = TypeVar("R")
 
@@ -30,6 +44,11 @@ class Readable(Protocol):
 Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Readable, Iterable[bytes]]
 
 _READ_SIZE = 64 * 1024
+#: How a recorded answer that is not a 2xx stream begins (the status follows, then a line end).
+RECORDED_STATUS = b": http-status: "
+_RECORDED_HEADER = b": http-header: "
+#: The most bytes of status and header lines a recorded answer holds before its body.
+_MAX_HEAD = 64 * 1024
 
 
 def _read_file(path: str | os.PathLike[str]) -> Iterator[bytes]:
@@ -65,10 +84,42 @@ def iter_source(source: Source) -> Iterable[bytes]:
     return source
 
 
+def recorded_answers(pieces: Iterable[bytes], fold: Fold[R], limits: Limits) -> Iterable[bytes]:
+    """The pieces of a source, unchanged (its first bytes are read now); but a recording of an
+    answer that is not a 2xx stream raises its ``HTTPStatusError`` (status and message from
+    the recorded body, of which ``max_error_body`` bytes are read; ``partial`` is the fold's
+    empty object)."""
+    pieces = iter(pieces)
+    head = b""
+    for piece in pieces:
+        head += piece
+        if len(head) >= len(RECORDED_STATUS):
+            break
+    if not head.startswith(RECORDED_STATUS):
+        return chain((head,), pieces)  # nearly always: a stream, sent on as it came
+    held = bytearray(head)
+    limit = _MAX_HEAD + limits.max_error_body
+    for piece in pieces:
+        held += piece
+        if len(held) > limit:
+            break
+    head_lines, blank, body = bytes(held).partition(b"\n\n")
+    status, *headers = head_lines.split(b"\n")
+    status = status[len(RECORDED_STATUS) :].strip()
+    if not (
+        blank and status.isdigit() and all(h.startswith(_RECORDED_HEADER) for h in headers)
+    ):  # not the format: a stream that begins with a comment
+        return chain((bytes(held),), pieces)
+    raise HTTPStatusError.from_body(
+        int(status), body[: limits.max_error_body], partial=fold.snapshot()
+    )
+
+
 def replay_into(fold: Fold[R], source: Source) -> R:
-    """Read a source into a fold (any dialect's) through ``StreamReader``: its final object."""
+    """Read a source into a fold (any dialect's) through ``StreamReader``: its final object, or
+    the ``HTTPStatusError`` of a recorded answer that is not a stream."""
     reader = StreamReader(fold)
-    for piece in iter_source(source):
+    for piece in recorded_answers(iter_source(source), fold, reader.limits):
         if reader.receive_data(piece):
             break
     return reader.receive_eof()
