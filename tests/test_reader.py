@@ -315,3 +315,27 @@ def test_input_that_is_no_event_stream_says_what_it_looks_like(
 def test_a_stream_with_no_chunk_is_still_incomplete(data: bytes) -> None:
     with pytest.raises(streamagg.IncompleteStreamError):
         streamagg.replay(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'\n\xef\xbb\xbf\n{"id":"cmpl-85xN9HjW',  # found by tests/fuzz/fuzz_dialect.py
+        b'\r\n\xef\xbb\xbfdata: {"choices": [{"delta": {"content": "x"}}]}\n\n',
+        b' \n\xef\xbb\xbf{"choices": []}',
+    ],
+)
+def test_a_bom_after_blank_lines_is_no_bom_at_every_split(data: bytes) -> None:
+    """A BOM counts only at the very start of the input: after blank lines (which the reader
+    drops while it decides what the input is) it is data, however the bytes are cut."""
+
+    def outcome(pieces: list[bytes]) -> Any:
+        try:
+            return streamagg.to_dict(streamagg.completions.replay(pieces))
+        except streamagg.StreamError as exc:
+            what = getattr(exc, "content_type", None)  # a stream, JSON, or what it looks like
+            return type(exc), what, streamagg.to_dict(exc.partial)
+
+    whole = outcome([data])
+    for at in range(len(data) + 1):
+        assert outcome([data[:at], data[at:]]) == whole, at

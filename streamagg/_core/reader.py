@@ -124,6 +124,7 @@ class StreamReader(Generic[R]):
         "_json",
         "_lines",
         "_scanned",
+        "_dropped",
         "_start",
         "_total",
         "fold",
@@ -145,6 +146,7 @@ class StreamReader(Generic[R]):
         self._json: bool | None = None  # undecided until the first byte that is not whitespace
         self._head = bytearray()  # the bytes read while undecided
         self._scanned = 0  # how much of _head is known to be BOM or whitespace
+        self._dropped = False  # whether blank lines were dropped (a BOM after them is none)
         self._body: list[bytes] = []  # a JSON body, in pieces
         self._start = b""  # the input's first bytes, to say what it is when it is no stream
         # A fold whose dialect is newline-delimited JSON (``framing = "ndjson"``) reads lines.
@@ -263,14 +265,14 @@ class StreamReader(Generic[R]):
     def _sniff(self, data: bytes) -> bytes:
         """Take ``data`` while undecided; once decided, return every byte read so far."""
         head = self._head
-        if not head:
+        if not head and not self._dropped:
             # The usual case: the first read decides, and nothing is copied.
             verdict = body_is_json(data)
             if verdict is not None:
                 self._json = verdict
                 return data
         head += data
-        if self._scanned == 0:
+        if self._scanned == 0 and not self._dropped:  # a BOM only counts at the very start
             if len(head) < len(_BOM) and _BOM.startswith(head):
                 return b""
             if head.startswith(_BOM):
@@ -286,6 +288,7 @@ class StreamReader(Generic[R]):
             last_end = max(head.rfind(b"\n"), head.rfind(b"\r"))
             if last_end >= start:
                 del head[start : last_end + 1]
+                self._dropped = True
             if len(head) > self.limits.max_event_size:
                 self._exceeded("a line", "max_event_size")
             self._scanned = len(head)
