@@ -272,6 +272,14 @@ def test_a_fold_without_receive_events_gets_each_event() -> None:
     assert fold.seen == [("message", "a"), ("x", "b"), ("message", "[DONE]")]
 
 
+def read_in_two(reader: StreamReader[Any], data: bytes, at: int) -> Any:
+    """``data`` cut at ``at``, through the reader itself (``replay`` joins an input's first
+    bytes while it looks for a recorded answer)."""
+    reader.receive_data(data[:at])
+    reader.receive_data(data[at:])
+    return reader.receive_eof()
+
+
 @pytest.mark.parametrize(
     ("data", "what", "media"),
     [
@@ -291,14 +299,38 @@ def test_input_that_is_no_event_stream_says_what_it_looks_like(
     data: bytes, what: str, media: str
 ) -> None:
     """HTML, binary data or plain text given to ``replay`` is one line saying so (it used to be
-    "the stream ended without any chunk"), at any split of the bytes."""
-    for at in (0, 1, len(data) // 2, len(data)):
+    "the stream ended without any chunk"), the same at any split of the bytes."""
+    with pytest.raises(streamagg.ContentTypeError) as info:
+        streamagg.replay(data)
+    message = str(info.value)
+    assert message.startswith(f"the input is not an event stream: it looks like {what}")
+    assert "\n" not in message
+    assert info.value.content_type == media
+    for at in range(min(len(data), 100) + 1):
+        with pytest.raises(streamagg.ContentTypeError) as cut:
+            read_in_two(StreamReader(Aggregator()), data, at)
+        assert (str(cut.value), cut.value.content_type) == (message, media), at
+
+
+@pytest.mark.parametrize("new_fold", [Aggregator, streamagg.ollama.Aggregator])
+def test_what_the_input_looks_like_is_the_same_at_every_split(
+    new_fold: Callable[[], Any],
+) -> None:
+    """Binary data whose first bytes alone would pass for text (found by
+    tests/fuzz/fuzz_dialect.py on legacy completions): the reader keeps the input's first bytes
+    however they are cut, so the error says the same thing at every split."""
+    data = b"dat\x9f\xc5\xdf\x84\xdd\x96l"
+    seen = set()
+    for at in range(len(data) + 1):
         with pytest.raises(streamagg.ContentTypeError) as info:
-            streamagg.replay([data[:at], data[at:]])
-        message = str(info.value)
-        assert message.startswith(f"the input is not an event stream: it looks like {what}")
-        assert "\n" not in message
-        assert info.value.content_type == media
+            read_in_two(StreamReader(new_fold()), data, at)
+        seen.add((str(info.value), info.value.content_type))
+    assert seen == {
+        (
+            f"the input is not an event stream: it looks like binary data: {data!r}",
+            "application/octet-stream",
+        )
+    }
 
 
 @pytest.mark.parametrize(

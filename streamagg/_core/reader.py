@@ -39,7 +39,9 @@ __all__ = ["StreamReader", "body_is_json"]
 R = TypeVar("R")
 
 _BOM = b"\xef\xbb\xbf"
-#: How many of the input's first bytes are kept, to say what an input that is no stream is.
+#: How many of the input's first bytes are kept (as read, and once a BOM and whitespace are
+#: dropped), to say what an input that is no stream is.
+_KEPT = 256
 _START = 80
 _SHOWN = 40
 #: How the lines of an event stream begin (a field name, or a comment).
@@ -119,12 +121,12 @@ class StreamReader(Generic[R]):
         "_body",
         "_body_size",
         "_decoder",
+        "_dropped",
         "_events",
         "_head",
         "_json",
         "_lines",
         "_scanned",
-        "_dropped",
         "_start",
         "_total",
         "fold",
@@ -148,7 +150,7 @@ class StreamReader(Generic[R]):
         self._scanned = 0  # how much of _head is known to be BOM or whitespace
         self._dropped = False  # whether blank lines were dropped (a BOM after them is none)
         self._body: list[bytes] = []  # a JSON body, in pieces
-        self._start = b""  # the input's first bytes, to say what it is when it is no stream
+        self._start = b""  # the input's first bytes as read, to say what it is if no stream
         # A fold whose dialect is newline-delimited JSON (``framing = "ndjson"``) reads lines.
         self._lines: NDJSONDecoder | None = None
         if getattr(fold, "framing", "sse") == "ndjson":
@@ -167,13 +169,14 @@ class StreamReader(Generic[R]):
             return True
         if self.limits.max_total_bytes is not None:
             self._count(len(data))
+        if len(self._start) < _KEPT:  # the same bytes however the input is cut
+            self._start += data[: _KEPT - len(self._start)]
         if self._lines is not None:
             return self._receive_lines(data, out)
         if self._json is None:
             data = self._sniff(data)
             if not data:
                 return False
-            self._start = data.removeprefix(_BOM).lstrip(_WHITESPACE)[:_START]
         if self._json:
             self._body.append(data)
             self._body_size += len(data)
@@ -190,8 +193,6 @@ class StreamReader(Generic[R]):
     def _receive_lines(self, data: bytes, out: list[Any] | None) -> bool:
         receive = self.fold.receive
         decoder: NDJSONDecoder = self._lines  # type: ignore[assignment]
-        if not self._start:
-            self._start = data.removeprefix(_BOM).lstrip(_WHITESPACE)[:_START]
         try:
             lines = decoder.feed(data)
         except LimitExceededError as exc:
@@ -249,7 +250,7 @@ class StreamReader(Generic[R]):
     def _check_start(self) -> None:
         """Input of which nothing folded, that is no event stream at all (HTML, binary data,
         plain text), is a ``ContentTypeError`` saying what it looks like, in one line."""
-        start = self._start
+        start = self._start.removeprefix(_BOM).lstrip(_WHITESPACE)[:_START]
         if self._json:
             what, media = "JSON of another shape", "application/json"
         else:

@@ -12,8 +12,9 @@ Not part of the test suite. Run one target per dialect with::
 temporary folder) from that dialect's recordings in ``tests/streams``. The first byte of an
 input picks the target and where the bytes are cut; the rest is the input. The harness asserts
 the promise every dialect makes: nothing but the documented errors comes out of it (strict:
-any ``StreamError``; lenient: ``UpstreamError`` or ``LimitExceededError`` only, the rest are
-skips), cutting the bytes anywhere changes nothing, and every object (final or partial)
+any ``StreamError``; lenient: ``UpstreamError``, ``LimitExceededError``, a recorded answer's
+``HTTPStatusError`` or, for input that is no event stream at all, ``ContentTypeError`` only; the
+rest are skips), cutting the bytes anywhere changes nothing, and every object (final or partial)
 converts with ``to_dict``, serialises as JSON and round-trips through ``from_dict``. A slow
 input (``-timeout``) or one that holds memory (``-rss_limit_mb``) is a finding too; each
 finding becomes a regression test in ``tests/test_hostile_<dialect>.py``.
@@ -48,25 +49,47 @@ def check(dialect: Any, response: Any) -> None:
     assert dialect.from_dict(data) == response, "from_dict(to_dict(r)) != r"
 
 
-def outcome(dialect: Any, pieces: list[bytes], strict: bool) -> Any:
-    """What replaying ``pieces`` gives: the object, or the error's type and partial object."""
+def read(dialect: Any, pieces: list[bytes], strict: bool) -> Any:
+    """``pieces`` through a ``StreamReader`` as they come (``replay`` joins an input's first
+    bytes while it looks for a recorded answer, which would hide a small cut)."""
+    reader = streamagg.StreamReader(dialect.new_fold(LIMITS, strict))
+    for piece in pieces:
+        if reader.receive_data(piece):
+            break
+    return reader.receive_eof()
+
+
+def outcome(dialect: Any, pieces: list[bytes], strict: bool, direct: bool = False) -> Any:
+    """What replaying ``pieces`` gives: the object, or the error's type, what the input looks
+    like (a ``ContentTypeError``'s) and the partial object."""
     try:
-        response = dialect.replay(pieces, limits=LIMITS, strict=strict)
+        if direct:
+            response = read(dialect, pieces, strict)
+        else:
+            response = dialect.replay(pieces, limits=LIMITS, strict=strict)
     except streamagg.StreamError as exc:
-        lenient_may_raise = (streamagg.UpstreamError, streamagg.LimitExceededError)
+        lenient_may_raise = (
+            streamagg.UpstreamError,
+            streamagg.LimitExceededError,
+            streamagg.HTTPStatusError,
+            streamagg.ContentTypeError,
+        )
         if not strict and not isinstance(exc, lenient_may_raise):
             raise AssertionError(f"lenient replay raised {exc!r}") from exc
         check(dialect, exc.partial)
-        return type(exc), streamagg.to_dict(exc.partial)
+        media = getattr(exc, "content_type", None)
+        return type(exc), media, streamagg.to_dict(exc.partial)
     check(dialect, response)
     return streamagg.to_dict(response)
 
 
 def replay(dialect: Any, cut: int, body: bytes, strict: bool) -> None:
-    whole = outcome(dialect, [body], strict)
     at = cut * len(body) // 255
-    split = outcome(dialect, [body[:at], body[at:]], strict)
-    assert whole == split, f"cut at {at} folds differently"
+    pieces = [body[:at], body[at:]]
+    whole = outcome(dialect, [body], strict)
+    assert whole == outcome(dialect, pieces, strict), f"cut at {at} replays differently"
+    whole = outcome(dialect, [body], strict, direct=True)
+    assert whole == outcome(dialect, pieces, strict, direct=True), f"cut at {at} reads differently"
 
 
 def parse_json(line: bytes) -> Any:
