@@ -1,19 +1,16 @@
 """What many test modules use: the recorded streams, a request payload, chat chunks and the bytes
-of a stream built from events (``chunk``, ``delta``, ``sse``, ``ndjson``), a body sent in pieces,
-a replay server, and the outcome of folding a stream (its response, or its error and partial
-response)."""
+of a stream built from events (``chunk``, ``delta``, ``sse``, ``ndjson``), a replay server, and
+the outcome of folding a stream (its response, or its error and partial response)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 import streamagg
 from streamagg._core import codec
@@ -48,42 +45,6 @@ def expected(name: str) -> dict[str, Any]:
     """The expected outcome of the recording ``name``."""
     result: dict[str, Any] = json.loads((STREAMS / f"{name}.streamagg.json").read_text())
     return result
-
-
-class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body for ``httpx.MockTransport`` (sync and async) sent in ``size``-byte
-    pieces; after ``fail_after`` bytes it raises ``fault`` (a dropped connection, a timeout)."""
-
-    def __init__(
-        self,
-        body: bytes,
-        size: int = 3,
-        *,
-        fail_after: int | None = None,
-        fault: Exception | None = None,
-    ) -> None:
-        self.body = body
-        self.size = size
-        self.fail_after = fail_after
-        self.fault = fault
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        end = len(self.body) if self.fail_after is None else self.fail_after
-        for i in range(0, end, self.size):
-            yield self.body[i : min(i + self.size, end)]
-        if self.fault is not None:
-            raise self.fault
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in self:
-            yield piece
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 def start_server(app: Any) -> tuple[str, Any, threading.Thread]:

@@ -14,7 +14,8 @@ import pytest
 import streamagg
 from streamagg import ContentDelta, Delta, ToolCallStart
 
-from .helpers import PAYLOAD, STREAMS, Pieces
+from .helpers import PAYLOAD, STREAMS
+from .httpx_body import Pieces
 
 PLAIN = (STREAMS / "openai-python__plain-content.sse").read_bytes()
 TOOLS = (STREAMS / "openai-python__parallel-tool-calls.sse").read_bytes()

@@ -92,11 +92,14 @@ def test_python_dash_m_and_console_script() -> None:
 
 
 def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    """No command is a usage error (argparse's exit status 2)."""
+    """No command is a usage error (argparse's exit status 2), said in one line that points
+    to ``--help``."""
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
-    assert "usage" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "required: command (see streamagg --help)" in err
 
 
 def test_dunder_main_runs_the_cli(
@@ -231,7 +234,8 @@ def test_record_then_replay_identically(
     assert replay(out) == replay(original)
     payload = tmp_path / "payload.json"
     payload.write_text(data)
-    assert main(["record", url, "--data", f"@{payload}", "-o", str(out), "--api-key", "k"]) == 0
+    again = ["record", url, "--data", f"@{payload}", "-o", str(out), "--api-key", "k"]
+    assert main([*again, "--force"]) == 0
 
 
 @pytest.mark.parametrize(
@@ -286,14 +290,16 @@ def test_record_output_rules(
 ) -> None:
     """``-o -`` writes the recording to stdout (the report goes to stderr); a missing folder is
     a usage error, never created silently; ``OPENAI_API_KEY`` is the default API key."""
-    seen: list[str] = []
-    real_chat = streamagg.chat
+    from streamagg._cli._record import _Call
 
-    def spy(client: Any, url: str, payload: Any, *, api_key: Any = None, **kw: Any) -> Any:
-        seen.append(api_key)
-        return real_chat(client, url, payload, api_key=api_key, **kw)
+    seen: list[str | None] = []
+    real_open = _Call.open
 
-    monkeypatch.setattr(_cli, "chat", spy)
+    def spy(self: _Call, client: Any, url: str) -> Any:
+        seen.append(self.api_key)
+        return real_open(self, client, url)
+
+    monkeypatch.setattr(_Call, "open", spy)
     monkeypatch.setenv("OPENAI_API_KEY", "from-env")
     url = f"{server}/openai-python__plain-content"
     buffer = io.BytesIO()

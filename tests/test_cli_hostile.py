@@ -115,7 +115,7 @@ def test_record_data_file_at_most_max_request_body(
 ) -> None:
     """A request body of ``MAX_REQUEST_BODY`` bytes is read; one byte more is refused with one
     line (exit 2)."""
-    monkeypatch.setattr(_cli, "MAX_REQUEST_BODY", 10)
+    monkeypatch.setattr(_cli._record, "MAX_REQUEST_BODY", 10)
     body = tmp_path / "body.json"
     body.write_text('{"a": 12}\n')
     out = tmp_path / "o.sse"

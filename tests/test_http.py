@@ -9,12 +9,13 @@ import pytest
 import streamagg
 from streamagg._app.http import (
     STREAM_CONTENT_TYPES,
-    HTTPStatusError,
     content_type_error,
     media_type,
+    status_error,
 )
 
-from .helpers import PAYLOAD, Pieces
+from .helpers import PAYLOAD
+from .httpx_body import Pieces
 
 CHUNK = '{"choices": [{"index": 0, "delta": {"content": "héllo"}, "finish_reason": "stop"}]}'
 BODY = f"\ufeffdata: {CHUNK}\n\nid: 1\n\ndata: [DONE]\n\n".encode()
@@ -101,7 +102,7 @@ def test_status_error_parses_the_body(body: bytes, detail: str, error: object) -
     is the parsed JSON or the text, even for JSON nested too deeply to parse."""
     request = httpx.Request("POST", "http://t/")
     response = httpx.Response(429, content=body, request=request)
-    exc = HTTPStatusError.from_response(response, partial=None)
+    exc = status_error(response, None)
     assert isinstance(exc, httpx.HTTPStatusError)
     assert isinstance(exc, streamagg.StreamError)
     assert exc.status_code == 429

@@ -28,7 +28,8 @@ from streamagg.testing import (
 )
 from streamagg.testing._format import timed_segments, timing_line
 
-from .helpers import PAYLOAD, STREAMS, Pieces
+from .helpers import PAYLOAD, STREAMS
+from .httpx_body import Pieces
 
 PLAIN = STREAMS / "openai-python__plain-content.sse"
 _MIB = 1024 * 1024

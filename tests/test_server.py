@@ -226,20 +226,22 @@ def test_asgi_edges(folder: Path) -> None:
 
 def test_serve_runs_uvicorn_on_the_socket(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``serve()`` runs the app on the given socket until the server is told to exit."""
-    from streamagg.testing import _server
+    from streamagg.testing import _server, _uvicorn
 
     servers: list[object] = []
-    real = _server.make_server
+    real = _uvicorn.make_server
 
     def keep(app: ReplayApp) -> object:
         servers.append(real(app))
         return servers[-1]
 
-    monkeypatch.setattr(_server, "make_server", keep)
+    monkeypatch.setattr(_uvicorn, "make_server", keep)
     sock = bind("127.0.0.1", 0)
     thread = threading.Thread(target=_server.serve, args=(ReplayApp(folder), sock), daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
     while not servers or not servers[0].started:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.01)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     assert fold(base, NAMES[0]).choices[0].finish_reason == "stop"
@@ -379,7 +381,7 @@ def test_idle_connections_are_closed_after_the_header_timeout(folder: Path) -> N
 def test_running_out_of_file_descriptors_logs_one_line_a_minute() -> None:
     """asyncio's accept error, repeated while descriptors are exhausted, is logged once a
     minute, not thousands of times."""
-    from streamagg.testing._server import _OncePerMinute
+    from streamagg.testing._uvicorn import _OncePerMinute
 
     records = [
         logging.LogRecord("asyncio", logging.ERROR, "", 0, message, None, None)

@@ -66,10 +66,11 @@ def test_replay_transport_one_recording_for_every_request(fold: Any) -> None:
 
 
 def test_replay_transport_sends_event_by_event() -> None:
-    """The body arrives in pieces, one event each, byte-exact when joined."""
+    """The body of a streaming call arrives in pieces, one event each, byte-exact when
+    joined."""
     with (
         httpx.Client(transport=ReplayTransport(PLAIN.read_bytes())) as client,
-        client.stream("POST", "http://t/v1/chat/completions") as response,
+        client.stream("POST", "http://t/v1/chat/completions", json={"stream": True}) as response,
     ):
         pieces = list(response.iter_raw())
     assert b"".join(pieces) == PLAIN.read_bytes()
@@ -221,7 +222,8 @@ def test_recording_error_answers_and_callable_targets(tmp_path: Path) -> None:
     def upstream(request: httpx.Request) -> httpx.Response:
         if b"nope" in request.content:
             return httpx.Response(404, json={"error": {"message": "no such model"}})
-        return ReplayTransport(PLAIN).handle_request(request)
+        answer: httpx.Response = ReplayTransport(PLAIN).handle_request(request)
+        return answer
 
     transport = RecordingTransport(
         lambda request, n: tmp_path / f"{n}.sse", httpx.MockTransport(upstream)
@@ -236,7 +238,13 @@ def test_recording_error_answers_and_callable_targets(tmp_path: Path) -> None:
 
 def test_recording_keeps_an_unfinished_tail(tmp_path: Path) -> None:
     """Bytes after the last blank line (an unfinished event) are recorded too."""
-    upstream = ReplayTransport(b"data: 1\n\ndata: [DONE]\n")
+    upstream = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            content=b"data: 1\n\ndata: [DONE]\n",
+        )
+    )
     with httpx.Client(transport=RecordingTransport(tmp_path / "r.sse", upstream)) as client:
         response = client.post("http://t/")
         response.close()

@@ -9,14 +9,22 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import httpx
-
+from .._app import stack as stacks
 from .._core.limits import Limits
+from ._errors import RecordingMismatchError, RecordingMissingError
 from ._matching import DEFAULT_VOLATILE_KEYS, deny_list, identity, mismatch, redacted_url
 from ._recording import RecordingTransport
-from ._replay_transport import RecordingMissingError, ReplayTransport, describe
+from ._replay_transport import ReplayTransport, describe
+from ._stacks import Transport
+
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    from .._app.stack import AsyncClient, Client, Request
+    from ._stacks import AnyTransport
 
 __all__ = ["RECORD_MODES", "RecordingMismatchError", "RecordingMissingError", "StreamCassette"]
 
@@ -24,29 +32,29 @@ __all__ = ["RECORD_MODES", "RecordingMismatchError", "RecordingMissingError", "S
 RECORD_MODES = ("none", "missing", "all")
 
 
-class RecordingMismatchError(RecordingMissingError):
-    """The request is not the one its recording was made for (the test changed it): the
-    message holds a diff of the two."""
-
-
 def _request_file(recording: Path) -> Path:
     return recording.with_name(recording.name.removesuffix(".sse") + ".request.json")
 
 
-class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """A transport that answers the ``n``-th request of a test with ``<name>.sse`` (``n`` = 0)
-    or ``<name>.<n>.sse`` in ``directory``.
+class StreamCassette(Transport):
+    """A transport (httpx2 and httpx, sync and async) that answers the ``n``-th request of a
+    test with ``<name>.sse`` (``n`` = 0) or ``<name>.<n>.sse`` in ``directory``; ``client()``
+    and ``async_client()`` give a client on it, of the stack asked for.
 
     ``mode`` says what happens when a recording is missing: ``"none"`` raises
     ``RecordingMissingError``; ``"missing"`` sends the request to the live service and records
-    the answer; ``"all"`` records every request again. ``live`` is the transport to the live
-    service (httpx's own by default). ``requests`` lists the requests, ``recorded`` the files
-    written, ``used`` the recordings replayed.
+    the answer (replacing what was there); ``"all"`` records every request again. ``live`` is
+    the transport to the live service (by default the stack's own, of the client's stack).
+    ``requests`` lists the requests, ``recorded`` the files written, ``used`` the recordings
+    that requests came for (replayed, or refused as another request's).
 
     Each recording keeps the request it answers beside it (``NAME.request.json``: method,
-    path, canonical JSON body without ``volatile_keys``, and a digest; never a header, never a
-    credential). A request that is not the recorded one raises ``RecordingMismatchError`` with
-    a diff (``"missing"`` mode records it again). Credentials are known by name: query
+    path, canonical JSON body without the volatile keys, and a digest; never a header, never a
+    credential). The volatile keys are ``DEFAULT_VOLATILE_KEYS`` (``user``, ``metadata``...)
+    and ``volatile_keys``. A request that is not the recorded one raises
+    ``RecordingMismatchError`` with a diff (``"missing"`` mode records it again). A request
+    that asks for what its recording is not (a stream of a recorded JSON answer, or the
+    reverse) gets it made (``ReplayTransport``). Credentials are known by name: query
     parameters named like one are dropped and body fields named like one are kept as
     ``"[redacted]"``; the names are ``DEFAULT_SECRET_NAMES`` (``key``, ``api_key``,
     ``access_token``, ``code``, ``sig``, ``subscription-key``...) and ``secret_names``, compared
@@ -63,8 +71,8 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         *,
         mode: str = "none",
         timing: bool = False,
-        live: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-        volatile_keys: Iterable[str] = DEFAULT_VOLATILE_KEYS,
+        live: AnyTransport | None = None,
+        volatile_keys: Iterable[str] = (),
         secret_names: Iterable[str] = (),
         limits: Limits | None = None,
     ) -> None:
@@ -74,16 +82,18 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.name = name
         self.mode = mode
         self.timing = timing
-        self.volatile_keys = frozenset(volatile_keys)
+        #: The body keys left out of a request's identity (the defaults and
+        #: ``volatile_keys``).
+        self.volatile_keys = DEFAULT_VOLATILE_KEYS | frozenset(volatile_keys)
         #: The names of credentials (the defaults and ``secret_names``, as ``secret_name``
         #: writes them).
         self.secret_names = deny_list(secret_names)
-        self.requests: list[httpx.Request] = []
-        #: The recordings replayed (for the report of recordings no test used).
+        self.requests: list[Request] = []
+        #: The recordings requests came for (for the report of recordings no test used).
         self.used: list[Path] = []
         self._count = itertools.count()
         self._lock = threading.Lock()
-        self._recorder = RecordingTransport(self._target, live, limits=limits)
+        self._recorder = RecordingTransport(self._target, live, limits=limits, overwrite=True)
 
     @property
     def recorded(self) -> list[Path]:
@@ -95,7 +105,7 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             f"{self.name}.sse" if number == 0 else f"{self.name}.{number}.sse"
         )
 
-    def _target(self, request: httpx.Request, _: int) -> Path:
+    def _target(self, request: Request, _: int) -> Path:
         path = self.path(request.extensions["streamagg_number"])
         # What the recording answers, kept beside it (never a header: no credentials).
         kept = identity(request, self.volatile_keys, self.secret_names)
@@ -103,7 +113,7 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         _request_file(path).write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
         return path
 
-    def _changed(self, request: httpx.Request, path: Path) -> str | None:
+    def _changed(self, request: Request, path: Path) -> str | None:
         """The diff from the request a recording was made for, if it is another one (None
         without a kept request: recordings made before requests were kept)."""
         kept_file = _request_file(path)
@@ -115,14 +125,14 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return None
         return mismatch(kept, identity(request, self.volatile_keys, self.secret_names))
 
-    def _describe(self, request: httpx.Request) -> str:
+    def _describe(self, request: Request) -> str:
         """``describe(request)`` with the URL's credentials left out (messages end up in
         test logs)."""
-        url = redacted_url(request.url, self.secret_names)
-        return describe(httpx.Request(request.method, url, content=request.content))
+        return describe(request, redacted_url(request.url, self.secret_names))
 
-    def _route(self, request: httpx.Request) -> tuple[Path, bool]:
+    def _route(self, request: Request) -> tuple[Path, bool]:
         """(the recording, whether to replay it)."""
+        __tracebackhide__ = True
         with self._lock:
             number = next(self._count)
             self.requests.append(request)
@@ -132,6 +142,7 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if self.mode == "all" or (self.mode == "missing" and (not path.exists() or changed)):
             return path, False
         if changed:
+            self.used.append(path)  # asked for: not a recording that no request used
             raise RecordingMismatchError(
                 f"{self._describe(request)} is not the request {path.name} recorded (request "
                 f"{number + 1} of the test); run pytest with --streamagg-record=missing to "
@@ -146,27 +157,48 @@ class StreamCassette(httpx.BaseTransport, httpx.AsyncBaseTransport):
             )
         return path, True
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: Request) -> Any:
+        __tracebackhide__ = True
         path, replay_it = self._route(request)
         if replay_it:
             self.used.append(path)
             return ReplayTransport(path, timing=self.timing).handle_request(request)
         return self._recorder.handle_request(request)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: Request) -> Any:
+        __tracebackhide__ = True
         path, replay_it = self._route(request)
         if replay_it:
             self.used.append(path)
             return await ReplayTransport(path, timing=self.timing).handle_async_request(request)
         return await self._recorder.handle_async_request(request)
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` on this cassette."""
-        return httpx.Client(transport=self, **kwargs)
+    @overload
+    def client(self, stack: Literal["httpx2"] | None = None, **kwargs: Any) -> httpx2.Client: ...
+    @overload
+    def client(self, stack: Literal["httpx"], **kwargs: Any) -> httpx.Client: ...
+    @overload
+    def client(self, stack: str | None = None, **kwargs: Any) -> Client: ...
+    def client(self, stack: str | None = None, **kwargs: Any) -> Client:
+        """A client on this cassette, of the stack ``stack`` (``"httpx2"`` or ``"httpx"``; by
+        default httpx2 when it is installed), with ``kwargs`` for the client:
+        ``openai.OpenAI(http_client=cassette.client())``."""
+        made: Client = stacks.stack(stack).Client(transport=self, **kwargs)
+        return made
 
-    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` on this cassette."""
-        return httpx.AsyncClient(transport=self, **kwargs)
+    @overload
+    def async_client(
+        self, stack: Literal["httpx2"] | None = None, **kwargs: Any
+    ) -> httpx2.AsyncClient: ...
+    @overload
+    def async_client(self, stack: Literal["httpx"], **kwargs: Any) -> httpx.AsyncClient: ...
+    @overload
+    def async_client(self, stack: str | None = None, **kwargs: Any) -> AsyncClient: ...
+    def async_client(self, stack: str | None = None, **kwargs: Any) -> AsyncClient:
+        """The async twin of ``client()``: ``anthropic.AsyncAnthropic(http_client=
+        cassette.async_client())``."""
+        made: AsyncClient = stacks.stack(stack).AsyncClient(transport=self, **kwargs)
+        return made
 
     def close(self) -> None:
         self._recorder.close()

@@ -1,6 +1,6 @@
-"""The folder ``serve`` answers from: which of its entries are recordings it serves, and reading
-one safely (never outside the folder, never a FIFO or a device, never more than
-``MAX_RECORDING`` bytes, with the link checked again on the open file)."""
+"""The folder ``serve`` answers from: which of its entries (its subfolders' too) are recordings
+it serves, and reading one safely (never outside the folder, never a FIFO or a device, never
+more than ``MAX_RECORDING`` bytes, with the link checked again on the open file)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ __all__ = [
     "RECORDING_SUFFIXES",
     "Listing",
     "NotServedError",
+    "RecordingClashError",
     "Version",
     "read_recording",
     "scan",
@@ -29,16 +30,17 @@ RECORDING_SUFFIXES = (".sse", ".ndjson", ".jsonl")
 
 class NotServedError(Exception):
     """No recording answers a call: the status, message and error type to answer with (404
-    ``not_found``, or 403 ``permission_error`` for a recording that is there but refused)."""
+    ``not_found``; 403 ``permission_error`` for a recording that is there but refused; 400
+    ``invalid_request_error`` for one the call cannot use)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.kind = "permission_error" if status == _FORBIDDEN else "not_found"
+        self.kind = _KINDS.get(status, "not_found")
 
 
-_FORBIDDEN = 403
+_KINDS = {400: "invalid_request_error", 403: "permission_error"}
 _PIECE = 1 << 20
 Version = tuple[int, int, int]
 
@@ -50,14 +52,37 @@ def version_of(info: os.stat_result) -> Version:
 
 @define
 class Listing:
-    """A folder's recordings, as listed once: served ones by name with their versions, and
-    the names of refused ones with the reason."""
+    """A folder's recordings, as listed once (its subfolders included): served ones by name
+    with their versions, the names of refused ones with the reason, and the names two files
+    share (each with the two files, relative to the folder)."""
 
     paths: dict[str, Path] = field(factory=dict)
     versions: dict[str, Version] = field(factory=dict)
     refused: dict[str, str] = field(factory=dict)
-    version: Version | None = None  # the folder's, when it was listed
-    settled: bool = False  # listed long enough after the folder's last change to be kept
+    clashes: dict[str, tuple[str, str]] = field(factory=dict)
+    # The folder and each subfolder listed, with its version when it was listed: a file
+    # added or removed anywhere changes one of them.
+    folders: dict[Path, Version] = field(factory=dict)
+    settled: bool = False  # listed long enough after the folders' last change to be kept
+
+    def unchanged(self) -> bool:
+        """Whether every folder listed is as it was (blocking I/O: a ``stat`` per folder)."""
+        for folder, version in self.folders.items():
+            try:
+                if version_of(folder.stat()) != version:
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def newest(self) -> float:
+        """The latest modification time of the folders listed (seconds)."""
+        return max((v[0] / 1e9 for v in self.folders.values()), default=0.0)
+
+
+class RecordingClashError(ValueError):
+    """Two files of a folder have one recording name (``a.sse`` and ``sub/a.sse``, or
+    ``a.sse`` and ``a.ndjson``): which one a request names would be a guess."""
 
 
 def _refusal(info: os.stat_result, limit: int) -> str | None:
@@ -70,40 +95,85 @@ def _refusal(info: os.stat_result, limit: int) -> str | None:
 
 
 def scan(directory: Path, limit: int) -> Listing:
-    """List the recordings of a folder (blocking I/O): an entry with a recording's ending is
-    served when it is, after symbolic links, a regular file of the folder of at most ``limit``
-    bytes. Of two entries with one name (``a.sse``, ``a.ndjson``) the last in order counts."""
-    folder = directory.resolve()
-    listing = Listing()
-    with os.scandir(directory) as scan:
-        entries = sorted((e for e in scan if _is_recording(e.name)), key=_name)
-    for entry in entries:
+    """List the recordings of a folder and of its subfolders (blocking I/O).
+
+    An entry with a recording's ending is served when it is, after symbolic links, a regular
+    file inside the folder of at most ``limit`` bytes. Subfolders are walked (links to
+    folders are not followed, nor folders whose name starts with a dot); a recording's name is
+    its file name without the ending, wherever it is, so two files with one name (in two
+    subfolders, or ``a.sse`` beside ``a.ndjson``) are a clash: neither is served, and
+    ``clashes`` names both. Raises ``OSError`` when the folder itself cannot be listed."""
+    scanner = _Scanner(directory, limit)
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        try:
+            scanner.listing.folders[current] = version_of(current.stat())
+            with os.scandir(current) as entries:
+                found = sorted(entries, key=_name)
+        except OSError:
+            if current == directory:
+                raise
+            continue  # a subfolder gone or unreadable since it was seen
+        pending.extend(Path(e.path) for e in reversed(found) if _is_subfolder(e))
+        for entry in found:
+            if _is_recording(entry.name):
+                scanner.add(entry)
+    return scanner.listing
+
+
+class _Scanner:
+    """The listing of one folder as its entries are added."""
+
+    def __init__(self, directory: Path, limit: int) -> None:
+        self.directory = directory
+        self.folder = directory.resolve()
+        self.limit = limit
+        self.listing = Listing()
+        self._where: dict[str, str] = {}  # the file of each name, relative to the folder
+
+    def add(self, entry: os.DirEntry[str]) -> None:
+        """Add an entry with a recording's ending: served, refused or clashing."""
+        listing = self.listing
         path = Path(entry.path)
         name = path.stem
         try:
             if entry.is_symlink():
                 real = path.resolve(strict=True)
                 info = real.stat()
-                outside = not real.is_relative_to(folder)
+                outside = not real.is_relative_to(self.folder)
             else:
                 info = entry.stat(follow_symlinks=False)
                 outside = False
         except (OSError, RuntimeError):  # a dangling link, a loop of links, gone
-            continue
-        why = "it leads outside the folder" if outside else _refusal(info, limit)
-        listing.paths.pop(name, None)
-        listing.versions.pop(name, None)
-        listing.refused.pop(name, None)
+            return
+        shown = path.relative_to(self.directory).as_posix()
+        if name in self._where:
+            first, second = listing.clashes.setdefault(name, (self._where[name], shown))
+            listing.paths.pop(name, None)
+            listing.versions.pop(name, None)
+            listing.refused[name] = f"two files have this name ({first} and {second})"
+            return
+        self._where[name] = shown
+        why = "it leads outside the folder" if outside else _refusal(info, limit=self.limit)
         if why is None:
             listing.paths[name] = path
             listing.versions[name] = version_of(info)
         else:
             listing.refused[name] = why
-    return listing
 
 
 def _name(entry: os.DirEntry[str]) -> str:
     return entry.name
+
+
+def _is_subfolder(entry: os.DirEntry[str]) -> bool:
+    """A subfolder to walk: a real folder (not a link to one) whose name does not start with
+    a dot (``.git``, ``.venv``)."""
+    try:
+        return not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _is_recording(name: str) -> bool:

@@ -26,30 +26,37 @@ recording's clock never runs backwards: ``TimedPieces.backwards`` counts such li
 
 Sans-IO: ``EventBoundaries`` finds where events end in bytes arriving in any pieces;
 ``timed_segments`` splits a recording into ``(time, bytes)`` pieces, and ``TimedPieces`` does
-the same for a recording read in pieces, holding no more than a timing line.
-``RecordingTransport`` (``_recording``, the one part that does I/O) writes recordings in this
-format from live responses, as they arrive.
+the same for a recording read in pieces, holding no more than a timing line. ``ReplaySegments``
+cuts a recording read in pieces into what a replay sends (an event, or a line of JSON lines, at
+a time), holding no more than ``MAX_HELD`` bytes of one event; ``sniff_content_type`` tells what
+a recording is from its first bytes. ``RecordingTransport`` (``_recording``) writes recordings
+in this format from live responses, as they arrive; ``ReplayTransport`` and ``serve`` send them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
-import httpx
-
-from .._core.framing import segments_by_event
+from .._core.framing import EventBoundaries, segments_by_event
 from .._core.reader import body_is_json
+from .._core.source import RECORDED_STATUS
 
 __all__ = [
+    "MAX_HELD",
+    "SNIFF_LIMIT",
     "HTTPAnswer",
+    "ReplaySegments",
     "TimedPieces",
     "content_type",
+    "event_end",
     "http_answer",
     "http_answer_recording",
     "paced",
     "replay_segments",
+    "sniff_content_type",
+    "starts_http_answer",
     "timed_segments",
     "timing_line",
 ]
@@ -62,7 +69,7 @@ _TIMING_START = re.compile(rb":(?: (?:t(?:=(?:\d{1,15}(?:\.\d{0,32})?)?)?)?)?")
 _TIMING_MAX = len(b": t=") + 15 + 1 + 32 + 1
 
 
-_STATUS = b": http-status: "
+_STATUS = RECORDED_STATUS
 _HEADER = b": http-header: "
 # Headers of an error answer worth keeping (the rest may hold credentials or cookies).
 _KEPT_HEADERS = ("content-type", "retry-after", "retry-after-ms")
@@ -80,7 +87,7 @@ class HTTPAnswer:
         self.body = body
 
 
-def http_answer_recording(status: int, headers: httpx.Headers, body: bytes) -> bytes:
+def http_answer_recording(status: int, headers: Mapping[str, str], body: bytes) -> bytes:
     """The recording of an answer with ``status``: its kept headers and body (see above)."""
     lines = [_STATUS + str(status).encode() + b"\n"]
     for key, value in headers.items():
@@ -88,6 +95,12 @@ def http_answer_recording(status: int, headers: httpx.Headers, body: bytes) -> b
         if name in _KEPT_HEADERS or name.startswith(_KEPT_PREFIXES):
             lines.append(_HEADER + f"{name}: {value}".encode("utf-8", "replace") + b"\n")
     return b"".join(lines) + b"\n" + body
+
+
+def starts_http_answer(head: bytes) -> bool:
+    """Whether a recording starting with ``head`` may be a recorded answer (``http_answer``
+    says for sure, given the whole recording)."""
+    return head.startswith(_STATUS)
 
 
 def http_answer(recording: bytes) -> HTTPAnswer | None:
@@ -111,16 +124,48 @@ def content_type(recording: bytes) -> str:
     """How to label a recording: JSON lines (more than one line, the first a whole object)
     are an NDJSON stream; another JSON body is a plain (non-streaming) answer; anything else is
     an event stream (the rule of ``streamagg._core.reader``)."""
-    if not body_is_json(recording):
+    return sniff_content_type(recording, complete=True) or "text/event-stream"
+
+
+#: The most of a recording's start read to tell what it is (``sniff_content_type``): past it,
+#: the bytes so far decide (a first line longer than this is a JSON body, not a JSON line).
+SNIFF_LIMIT = 1 << 20
+_LEADING = b"\xef\xbb\xbf \t\r\n"
+
+
+def sniff_content_type(head: bytes, *, complete: bool) -> str | None:
+    """``content_type`` of a recording that starts with ``head``, or None while ``head`` does
+    not tell yet (read more; ``complete``: ``head`` is the whole recording). It tells once it
+    holds a byte that is not whitespace, and for JSON the first line and the next byte that is
+    not whitespace, or ``SNIFF_LIMIT`` bytes."""
+    complete = complete or len(head) >= SNIFF_LIMIT
+    is_json = body_is_json(head)
+    if is_json is None:  # a BOM and whitespace so far
+        return "text/event-stream" if complete else None
+    if not is_json:
         return "text/event-stream"
-    first, _, rest = recording.lstrip(b"\xef\xbb\xbf \t\r\n").partition(b"\n")
-    if rest.strip():
-        try:
-            json.loads(first)
-        except ValueError:
-            return "application/json"  # a pretty-printed body
-        return "application/x-ndjson"
-    return "application/json"
+    first, _, rest = head.lstrip(_LEADING).partition(b"\n")
+    if not rest.strip():
+        return "application/json" if complete else None
+    try:
+        json.loads(first)
+    except (ValueError, RecursionError):
+        return "application/json"  # a pretty-printed body
+    return "application/x-ndjson"
+
+
+def event_end(tail: bytes, eol: bytes = b"\n") -> bytes:
+    """What ends the last event of an event stream whose last bytes are ``tail`` (its last
+    four, or all when it is shorter): nothing when its last line is blank (or it is empty),
+    the same line end again after a line that ended, two ``eol`` after a line that did not. A
+    client's SSE parser drops an event that is not ended, as the spec says, where the fold
+    reads it."""
+    if not tail:
+        return b""
+    for end in (b"\r\n", b"\n", b"\r"):
+        if tail.endswith(end):
+            return b"" if tail[: -len(end)].endswith((b"\n", b"\r")) else end
+    return eol + eol
 
 
 def timing_line(seconds: float) -> bytes:
@@ -130,10 +175,9 @@ def timing_line(seconds: float) -> bytes:
 
 def replay_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
     """The pieces a replay sends: JSON lines one line at a time, an event stream event by
-    event with its recorded times (``timed_segments``)."""
-    if content_type(recording) == "application/x-ndjson":
-        return [(None, line) for line in recording.splitlines(keepends=True)]
-    return timed_segments(recording)
+    event with its recorded times (``ReplaySegments`` of the whole recording)."""
+    segments = ReplaySegments(ndjson=content_type(recording) == "application/x-ndjson")
+    return segments.feed(recording) + segments.close()
 
 
 def timed_segments(recording: bytes) -> list[tuple[float | None, bytes]]:
@@ -223,6 +267,94 @@ class TimedPieces:
             self._time = None
 
 
+#: The most bytes of one event (or line) a replay holds before sending them: a longer event
+#: goes out in pieces of this size (the first with the event's time), as a slow network would
+#: deliver it, so that a replay's memory does not grow with the recording's.
+MAX_HELD = 1 << 20
+
+
+class ReplaySegments:
+    """``replay_segments`` for a recording read in pieces (split anywhere): bytes in, the
+    ``(time or None, bytes)`` pieces a replay sends out, in order, joined the recording without
+    its timing lines.
+
+    An event stream goes out event by event until its first timing line, then from one timing
+    line to the next, each piece with its line's time (``timed_segments``); JSON lines
+    (``ndjson``) line by line, without times. At most ``limit`` bytes are held: an event longer
+    than that goes out in pieces of ``limit`` bytes, the first with the event's time, the rest
+    with None (sent without a wait of their own).
+    """
+
+    def __init__(self, *, ndjson: bool = False, limit: int = MAX_HELD) -> None:
+        self._ndjson = ndjson
+        self._limit = limit
+        self._timing = TimedPieces()
+        self._boundaries = EventBoundaries()
+        self._timed = False  # a timing line was read: pieces end at timing lines
+        self._held = bytearray()
+        self._time: float | None = None
+
+    def feed(self, data: bytes) -> list[tuple[float | None, bytes]]:
+        """The pieces these bytes complete."""
+        out: list[tuple[float | None, bytes]] = []
+        if self._ndjson:
+            self._take(None, data, out)
+        else:
+            for at, piece in self._timing.feed(data):
+                self._take(at, piece, out)
+        return out
+
+    def close(self) -> list[tuple[float | None, bytes]]:
+        """The end of the recording: what was held."""
+        out: list[tuple[float | None, bytes]] = []
+        if not self._ndjson:
+            for at, piece in self._timing.close():
+                self._take(at, piece, out)
+        self._send(out)
+        return out
+
+    def _take(self, at: float | None, data: bytes, out: list[tuple[float | None, bytes]]) -> None:
+        if at is not None:  # just after a timing line: a new piece starts
+            self._send(out)
+            self._timed = True
+            self._time = at
+        if self._timed:
+            self._hold(data, out)
+            return
+        start = 0
+        for end in self._ends(data):
+            self._hold(data[start:end], out)
+            self._send(out)
+            start = end
+        self._hold(data[start:], out)
+
+    def _ends(self, data: bytes) -> Iterable[int]:
+        """Offsets into ``data`` just after each event (or line) it ends."""
+        if not self._ndjson:
+            return self._boundaries.feed(data)
+        ends = []
+        end = data.find(b"\n")
+        while end >= 0:
+            ends.append(end + 1)
+            end = data.find(b"\n", end + 1)
+        return ends
+
+    def _hold(self, data: bytes, out: list[tuple[float | None, bytes]]) -> None:
+        """Hold ``data``, sending what passes the limit."""
+        while len(self._held) + len(data) > self._limit:
+            room = self._limit - len(self._held)
+            self._held += data[:room]
+            data = data[room:]
+            self._send(out)
+        self._held += data
+
+    def _send(self, out: list[tuple[float | None, bytes]]) -> None:
+        if self._held:
+            out.append((self._time, bytes(self._held)))
+            self._held.clear()
+            self._time = None
+
+
 def paced(
     pieces: Iterable[tuple[float | None, bytes]], *, timing: bool, delay: float = 0.0
 ) -> Iterator[tuple[float, bytes]]:
@@ -234,10 +366,3 @@ def paced(
         if timing and at is not None:
             wait, previous = max(at - previous, 0.0), at
         yield wait, data
-
-
-# -- recording live responses ------------------------------------------------------------
-
-# Bytes of decoded body produced at a time: a compressed piece of a few KiB can stand for
-# gigabytes (a "zip bomb"); it is inflated in steps of this size, each counted and written
-# before the next.

@@ -20,9 +20,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from .._app.stack import stack_of
+
+if TYPE_CHECKING:
+    from .._app.stack import URL, Request
 
 __all__ = [
     "DEFAULT_SECRET_NAMES",
@@ -153,21 +156,22 @@ def _redacted(value: Any, volatile: frozenset[str], secrets: frozenset[str]) -> 
     return REDACTED
 
 
-def _kept_params(url: httpx.URL, secrets: frozenset[str]) -> list[tuple[str, str]]:
+def _kept_params(url: URL, secrets: frozenset[str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in url.params.multi_items() if not is_secret(k, secrets)]
 
 
-def redacted_url(url: httpx.URL, secrets: frozenset[str] = _DEFAULT_SECRETS) -> httpx.URL:
-    """``url`` for messages: without user information, fragment, and the query parameters
-    named like a credential."""
-    query = str(httpx.QueryParams(tuple(_kept_params(url, secrets))))
-    return url.copy_with(
+def redacted_url(url: URL, secrets: frozenset[str] = _DEFAULT_SECRETS) -> URL:
+    """``url`` (of either stack) for messages: without user information, fragment, and the
+    query parameters named like a credential."""
+    query = str(stack_of(url).QueryParams(tuple(_kept_params(url, secrets))))
+    redacted: URL = url.copy_with(
         username=None, password=None, fragment=None, query=query.encode() if query else None
     )
+    return redacted
 
 
 def identity(
-    request: httpx.Request,
+    request: Request,
     volatile: Iterable[str] = DEFAULT_VOLATILE_KEYS,
     secrets: frozenset[str] = _DEFAULT_SECRETS,
 ) -> dict[str, Any]:

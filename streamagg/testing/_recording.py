@@ -6,22 +6,25 @@ from __future__ import annotations
 import itertools
 import os
 import time
-import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeAlias, cast
+from types import ModuleType
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-import httpx
-
-from .._app.http import STREAM_CONTENT_TYPES, media_type
+from .._app.http import STREAM_CONTENT_TYPES, Decoding, media_type
+from .._app.stack import stack_of
 from .._core.framing import EventBoundaries
 from .._core.limits import DEFAULT_LIMITS, Limits
 from .._core.reader import body_is_json
 from ._format import http_answer_recording, timing_line
+from ._stacks import Transport, byte_stream
+
+if TYPE_CHECKING:
+    from .._app.stack import Request, Response
+    from ._stacks import AnyTransport
 
 __all__ = ["RecordingTransport", "Target", "record"]
 
-_PIECE = 64 * 1024
 # The content codings a recording can be decoded from (zlib's); the request's Accept-Encoding
 # is narrowed to them, so that a server never picks one the recording could not undo.
 _DECODABLE = frozenset({"gzip", "x-gzip", "deflate", "identity"})
@@ -30,58 +33,31 @@ _DECODABLE = frozenset({"gzip", "x-gzip", "deflate", "identity"})
 _UNDECODABLE = frozenset({"br", "zstd"})
 
 
-class _Inflate:
-    """One gzip or deflate coding undone in pieces of at most ``_PIECE`` bytes, the way httpx
-    undoes it for the app (deflate: zlib-wrapped, else raw; bytes after the end ignored)."""
-
-    def __init__(self, coding: str) -> None:
-        self._deflate = coding == "deflate"
-        self._first = True
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS if self._deflate else zlib.MAX_WBITS | 16)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        while True:
-            try:
-                out = self._zlib.decompress(data, _PIECE)
-            except zlib.error:
-                if self._first and self._deflate:  # raw deflate, as some servers send it
-                    self._first = False
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                    continue
-                raise
-            self._first = False
-            data = self._zlib.unconsumed_tail
-            if out:
-                yield out
-            # A full piece may leave output pending even when all input was taken.
-            if self._zlib.eof or (not data and len(out) < _PIECE):
-                return
-
-
 class _Decoding:
     """A response body's content codings undone for its recording, in bounded pieces,
     counting the decoded bytes: past ``limit`` (``Limits.max_total_bytes``) it stops with
-    ``httpx.DecodingError`` rather than inflate a bomb."""
+    the stack's ``DecodingError`` rather than inflate a bomb."""
 
-    def __init__(self, request: httpx.Request, codings: list[str], limit: int | None) -> None:
+    def __init__(self, request: Request, codings: list[str], limit: int | None) -> None:
         self._request = request
-        # Codings are listed in the order they were applied: undone last first.
-        self._stages = [_Inflate(c) for c in reversed(codings)]
-        self._codings = ", ".join(codings)
+        self._module = stack_of(request)
+        # The app layer's decoding, in the same bounded pieces ("x-gzip" is gzip).
+        gzip = ["gzip" if c == "x-gzip" else c for c in codings]
+        self._decoding = Decoding(request, gzip) if gzip else None
         self._limit = limit
         self.size = 0  # decoded bytes so far
 
     @classmethod
-    def of(cls, request: httpx.Request, response: httpx.Response, limit: int | None) -> _Decoding:
-        """The decoding of ``response`` (``httpx.DecodingError`` for a coding httpx would
-        undo and we cannot)."""
+    def of(cls, request: Request, response: Response, limit: int | None) -> _Decoding:
+        """The decoding of ``response`` (the stack's ``DecodingError`` for a coding the stack
+        would undo and we cannot)."""
         codings = [
             c.strip().lower()
             for c in response.headers.get_list("content-encoding", split_commas=True)
         ]
         refused = [c for c in codings if c in _UNDECODABLE]
         if refused:
-            raise httpx.DecodingError(
+            raise stack_of(request).DecodingError(
                 f"cannot record a body sent with content-encoding {', '.join(refused)} "
                 "(recordings undo gzip and deflate; the request asked for no other)",
                 request=request,
@@ -90,30 +66,20 @@ class _Decoding:
         return cls(request, [c for c in codings if c in _DECODABLE - {"identity"}], limit)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        """The decoded pieces of ``data``."""
-        try:
-            for piece in self._through(data, 0):
-                self.size += len(piece)
-                if self._limit is not None and self.size > self._limit:
-                    raise httpx.DecodingError(
-                        f"the body decodes to more than max_total_bytes={self._limit} bytes",
-                        request=self._request,
-                    )
-                yield piece
-        except zlib.error as exc:
-            raise httpx.DecodingError(
-                f"the body is not valid {self._codings}: {exc}", request=self._request
-            ) from None
-
-    def _through(self, data: bytes, stage: int) -> Iterator[bytes]:
-        if stage == len(self._stages):
-            yield data
-            return
-        for piece in self._stages[stage].feed(data):
-            yield from self._through(piece, stage + 1)
+        """The decoded pieces of ``data`` (the stack's ``DecodingError`` for a body that is not
+        valid for its coding)."""
+        pieces = (data,) if self._decoding is None else self._decoding.feed(data)
+        for piece in pieces:
+            self.size += len(piece)
+            if self._limit is not None and self.size > self._limit:
+                raise self._module.DecodingError(
+                    f"the body decodes to more than max_total_bytes={self._limit} bytes",
+                    request=self._request,
+                )
+            yield piece
 
 
-def _accept_only_decodable(request: httpx.Request) -> None:
+def _accept_only_decodable(request: Request) -> None:
     """Narrow the request's Accept-Encoding to the codings a recording can undo."""
     value = request.headers.get("accept-encoding")
     if value is None:
@@ -189,7 +155,10 @@ class _Recorder:
             self._file.close()
 
 
-class _TeeStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+class _Tee:
+    """A response body passed on to the app as it is read, and recorded (made a byte stream of
+    the response's stack by ``byte_stream``)."""
+
     def __init__(self, inner: Any, recorder: _Recorder) -> None:
         self._inner = inner
         self._recorder = recorder
@@ -221,7 +190,7 @@ class _ErrorBody:
     """The start of an error answer's body, decoded, up to ``Limits.max_error_body`` bytes
     (the rest is not read, as the app does not read it)."""
 
-    def __init__(self, request: httpx.Request, response: httpx.Response, limits: Limits) -> None:
+    def __init__(self, request: Request, response: Response, limits: Limits) -> None:
         self._request = request
         self._decoding = _Decoding.of(request, response, None)
         self._limit = limits.max_error_body
@@ -237,25 +206,24 @@ class _ErrorBody:
                 return True
         return False
 
-    def answer(self, response: httpx.Response) -> httpx.Response:
+    def answer(self, response: Response) -> Response:
         """The response the app gets: ``response`` with the body read (decoded: the headers
         that described its coding and length go)."""
         body = b"".join(self._pieces)[: self._limit]
         dropped = {"content-encoding", "content-length", "transfer-encoding"}
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in dropped]
-        return httpx.Response(
+        answer: Response = stack_of(response).Response(
             response.status_code,
             headers=headers,
             content=body,
             extensions=response.extensions,
             request=self._request,
         )
+        return answer
 
 
 #: Where a recording goes: a path, or a callable from the request and its number (0, 1, ...).
-Target: TypeAlias = (
-    "str | os.PathLike[str] | Callable[[httpx.Request, int], str | os.PathLike[str]]"
-)
+Target: TypeAlias = "str | os.PathLike[str] | Callable[[Request, int], str | os.PathLike[str]]"
 
 
 def _is_folder(target: str | os.PathLike[str]) -> bool:
@@ -269,42 +237,68 @@ def _is_folder(target: str | os.PathLike[str]) -> bool:
         return False
 
 
-class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Send requests through a live transport and record each answer.
+class RecordingTransport(Transport):
+    """Send requests through a live transport and record each answer (clients of httpx2 and
+    httpx, sync and async).
 
     Every 2xx answer labelled ``text/event-stream`` (or JSON) is written to ``target`` as it
     is read, byte for byte, with a ``: t=SECONDS`` comment line before each event; every
     non-2xx answer is written as its status, kept headers and body (``http_answer``).
-    ``target`` is a file (one recording: a second one raises ``FileExistsError`` rather than
-    overwrite the first), a folder (a path ending in ``/``, or an existing folder: one new file
-    per request, ``000.sse``, ``001.sse``..., taking the next number no file has, so that
-    recordings already there, or another transport's, are never overwritten) or a callable
-    ``(request, number) -> path``. The inner transport defaults to httpx's own
-    (``HTTPTransport``/``AsyncHTTPTransport``). ``recorded`` lists the paths written.
+    ``target`` is a file (one recording: a second one raises ``FileExistsError``), a folder (a
+    path ending in ``/``, or an existing folder: one new file per request, ``000.sse``,
+    ``001.sse``..., taking the next number no file has, so that recordings already there, or
+    another transport's, are never overwritten) or a callable ``(request, number) -> path``.
+
+    One rule for files: a recording never replaces a file that is there (``FileExistsError``
+    naming it, when the answer arrives) unless ``overwrite=True``; a file target holds one
+    recording whatever ``overwrite`` says.
+
+    The inner transport defaults to the request's stack's own (``HTTPTransport`` or
+    ``AsyncHTTPTransport``); a given one must be of the client's stack. ``recorded`` lists the
+    paths written.
 
     A body sent compressed (``content-encoding: gzip`` or ``deflate``) is recorded decoded,
     as the app reads it: the request's ``Accept-Encoding`` is narrowed to those codings.
     ``limits`` bounds what recording holds and reads: ``max_event_size`` bytes of an event
     held for its timing line, ``max_error_body`` bytes of an error answer read (the app gets
-    that much too), and ``max_total_bytes`` of decoded body (past it, ``httpx.DecodingError``:
-    a compression bomb is refused, never inflated whole).
+    that much too), and ``max_total_bytes`` of decoded body (past it, the stack's
+    ``DecodingError``: a compression bomb is refused, never inflated whole).
     """
 
     def __init__(
         self,
         target: Target,
-        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        transport: AnyTransport | None = None,
         *,
         limits: Limits | None = None,
+        overwrite: bool = False,
     ) -> None:
         self._target = target
         self._transport = transport
-        self._owned = transport is None  # ours to re-create after a close
+        self._owned: dict[tuple[str, bool], Any] = {}  # ours, by stack and sync-ness
         self._count = itertools.count()
         self.limits = DEFAULT_LIMITS if limits is None else limits
+        self.overwrite = overwrite
         self.recorded: list[Path] = []
 
-    def _create(self, request: httpx.Request) -> tuple[Path, IO[bytes]]:
+    def _inner(self, module: ModuleType, sync: bool) -> Any:
+        """The transport to send through: the given one, or ours of ``module``'s stack."""
+        inner = self._transport
+        if inner is None:
+            inner = self._owned.get((module.__name__, sync))
+            if inner is None:
+                inner = module.HTTPTransport() if sync else module.AsyncHTTPTransport()
+                self._owned[module.__name__, sync] = inner
+        method = "handle_request" if sync else "handle_async_request"
+        if not callable(getattr(inner, method, None)):
+            client = "Client" if sync else "AsyncClient"
+            kind = "sync" if sync else "async"
+            raise TypeError(
+                f"a {module.__name__}.{client} needs a {kind} inner transport to record through"
+            )
+        return inner
+
+    def _create(self, request: Request) -> tuple[Path, IO[bytes]]:
         """The next recording's path, and the file opened on it."""
         number = next(self._count)
         target = self._target
@@ -326,9 +320,15 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         else:
             path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path, path.open("wb")
+        try:
+            return path, path.open("wb" if self.overwrite else "xb")
+        except FileExistsError:
+            raise FileExistsError(
+                f"{path} exists: a recording never replaces a file (remove it, or record with "
+                "overwrite=True)"
+            ) from None
 
-    def _record_answer(self, request: httpx.Request, answer: httpx.Response) -> httpx.Response:
+    def _record_answer(self, request: Request, answer: Response) -> Response:
         """Record a non-2xx answer (its body read up to ``max_error_body``), kept readable."""
         path, file = self._create(request)
         self.recorded.append(path)
@@ -337,22 +337,22 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return answer
 
     @staticmethod
-    def _tee(response: httpx.Response, recorder: _Recorder) -> None:
-        """Record the body as the app reads it; a body read already (an
-        ``httpx.Response(content=...)`` made by a mock transport) is recorded now."""
+    def _tee(response: Response, recorder: _Recorder) -> None:
+        """Record the body as the app reads it; a body read already (a response made with
+        ``content=...`` by a mock transport) is recorded now."""
+        module = stack_of(response)
         if response.is_closed:
             try:
-                if isinstance(response.stream, httpx.SyncByteStream):
+                if isinstance(response.stream, module.SyncByteStream):
                     for data in response.stream:
                         recorder.feed(data)
             finally:
                 recorder.close()
             return
-        response.stream = _TeeStream(response.stream, recorder)
+        tee: Any = byte_stream(module, _Tee)(response.stream, recorder)
+        response.stream = tee
 
-    def _recorder(
-        self, request: httpx.Request, response: httpx.Response, started: float
-    ) -> _Recorder | None:
+    def _recorder(self, request: Request, response: Response, started: float) -> _Recorder | None:
         """The recorder of a 2xx stream (None for an answer that is not one)."""
         if not (response.is_success and media_type(response) in STREAM_CONTENT_TYPES):
             return None
@@ -361,22 +361,20 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.recorded.append(path)
         return _Recorder(file, started, decoding, self.limits.max_event_size)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self._transport is None:
-            self._transport = httpx.HTTPTransport()
-        if not isinstance(self._transport, httpx.BaseTransport):
-            raise TypeError("an httpx.Client needs a sync inner transport to record through")
+    def handle_request(self, request: Request) -> Any:
+        module = stack_of(request)
+        inner = self._inner(module, sync=True)
         _accept_only_decodable(request)
         started = time.perf_counter()
-        response = self._transport.handle_request(request)
+        response: Response = inner.handle_request(request)
         try:
             if not response.is_success:
                 body = _ErrorBody(request, response, self.limits)
                 try:
-                    for data in cast("httpx.SyncByteStream", response.stream):
+                    for data in response.stream:  # type: ignore[union-attr]
                         if body.feed(data):
                             break
-                except httpx.TransportError:
+                except module.TransportError:
                     pass  # what arrived of the body is the answer
                 response.close()
                 return self._record_answer(request, body.answer(response))
@@ -388,24 +386,20 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._tee(response, recorder)
         return response
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._transport is None:
-            self._transport = httpx.AsyncHTTPTransport()
-        if not isinstance(self._transport, httpx.AsyncBaseTransport):
-            raise TypeError(
-                "an httpx.AsyncClient needs an async inner transport to record through"
-            )
+    async def handle_async_request(self, request: Request) -> Any:
+        module = stack_of(request)
+        inner = self._inner(module, sync=False)
         _accept_only_decodable(request)
         started = time.perf_counter()
-        response = await self._transport.handle_async_request(request)
+        response: Response = await inner.handle_async_request(request)
         try:
             if not response.is_success:
                 body = _ErrorBody(request, response, self.limits)
                 try:
-                    async for data in cast("httpx.AsyncByteStream", response.stream):
+                    async for data in response.stream:  # type: ignore[union-attr]
                         if body.feed(data):
                             break
-                except httpx.TransportError:
+                except module.TransportError:
                     pass  # what arrived of the body is the answer
                 await response.aclose()
                 return self._record_answer(request, body.answer(response))
@@ -417,24 +411,31 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self._tee(response, recorder)
         return response
 
+    def _closing(self, sync: bool) -> list[Any]:
+        """The inner transports to close (sync or async): ours, which are made again when
+        needed, and the given one."""
+        owned = [key for key in self._owned if key[1] == sync]
+        inners = [self._owned.pop(key) for key in owned]
+        method = "handle_request" if sync else "handle_async_request"
+        if self._transport is not None and callable(getattr(self._transport, method, None)):
+            inners.append(self._transport)
+        return inners
+
     def close(self) -> None:
-        inner = self._transport
-        if isinstance(inner, httpx.BaseTransport):
-            self._transport = None if self._owned else inner
+        for inner in self._closing(sync=True):
             inner.close()
 
     async def aclose(self) -> None:
-        inner = self._transport
-        if isinstance(inner, httpx.AsyncBaseTransport):
-            self._transport = None if self._owned else inner
+        for inner in self._closing(sync=False):
             await inner.aclose()
 
 
 def record(
     target: Target,
-    transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    transport: AnyTransport | None = None,
     *,
     limits: Limits | None = None,
+    overwrite: bool = False,
 ) -> RecordingTransport:
-    """A ``RecordingTransport``: ``httpx.Client(transport=record("answer.sse"))``."""
-    return RecordingTransport(target, transport, limits=limits)
+    """A ``RecordingTransport``: ``httpx2.Client(transport=record("answer.sse"))``."""
+    return RecordingTransport(target, transport, limits=limits, overwrite=overwrite)
