@@ -106,14 +106,18 @@ def test_the_wheel_holds_the_package_and_its_licence(dist: tuple[Path, Path]) ->
 def test_the_wheel_installs_and_runs_in_a_fresh_venv(
     dist: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """Installed (with its dependencies) into a fresh venv, away from this checkout, the wheel
-    imports, and ``streamagg --help`` and ``streamagg replay`` work."""
+    """Installed (with its dependencies and the ``serve`` extra, beside the openai SDK) into a
+    fresh venv, away from this checkout, the wheel imports, ``streamagg --help`` and
+    ``streamagg replay`` work, and httpx is not installed: httpx2 is the stack of both."""
     _, wheel = dist
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     bin_dir = env / ("Scripts" if os.name == "nt" else "bin")
     python = bin_dir / "python"
-    _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel, cwd=tmp_path)
+    pip = (python, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+    _run(*pip, f"{wheel}[serve]", "openai>=3", cwd=tmp_path)
+    check = "import importlib.util as u; print([n for n in ('httpx', 'httpx2') if u.find_spec(n)])"
+    assert _run(python, "-c", check, cwd=tmp_path).strip() == "['httpx2']"
 
     where = _run(python, "-c", "import streamagg; print(streamagg.__file__)", cwd=tmp_path)
     assert Path(where.strip()).is_relative_to(env)  # the installed copy, not this checkout
