@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 
 import streamagg
 from streamagg import ContentDelta, FinishDelta, ToolCallArgumentsDelta, ToolCallStart
@@ -26,8 +26,8 @@ async def main(base_url: str | None) -> None:
     transport = None if base_url else ReplayTransport(RECORDING)
     payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather and AAPL?"}]}
     async with (
-        httpx.AsyncClient(transport=transport) as client,
-        streamagg.achat(client, base_url or "http://mock/v1", payload) as s,
+        httpx2.AsyncClient(transport=transport) as client,
+        streamagg.acreate(client, base_url or "http://mock/v1", payload) as s,
     ):
         async for delta in s:
             match delta:

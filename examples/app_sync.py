@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 
 import streamagg
 from streamagg.testing import ReplayTransport
@@ -18,9 +18,9 @@ RECORDING = Path(__file__).parent.parent / "tests" / "streams" / "openai-python_
 
 
 def main(base_url: str | None) -> None:
-    client = httpx.Client(transport=None if base_url else ReplayTransport(RECORDING))
+    client = httpx2.Client(transport=None if base_url else ReplayTransport(RECORDING))
     payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Weather in SF?"}]}
-    with client, streamagg.chat(client, base_url or "http://mock/v1", payload) as s:
+    with client, streamagg.create(client, base_url or "http://mock/v1", payload) as s:
         for text in s.text():
             print(text, end="", flush=True)
     response = s.response  # the complete ChatCompletionResponse

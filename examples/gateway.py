@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -27,7 +27,7 @@ from streamagg.testing import ReplayTransport
 RECORDING = Path(__file__).parent.parent / "tests" / "streams" / "openai-python__n3-choices.sse"
 
 
-def make_app(upstream: httpx.AsyncClient, base_url: str, log: list[str]) -> Starlette:
+def make_app(upstream: httpx2.AsyncClient, base_url: str, log: list[str]) -> Starlette:
     def store(response: streamagg.ChatCompletionResponse, error: Any) -> None:
         # Store the conversation, bill the usage, log: whatever happened to the stream.
         tokens = response.usage.total_tokens if response.usage else None
@@ -51,9 +51,9 @@ def make_app(upstream: httpx.AsyncClient, base_url: str, log: list[str]) -> Star
 async def main(base_url: str | None) -> None:
     log: list[str] = []
     transport = None if base_url else ReplayTransport(RECORDING)
-    async with httpx.AsyncClient(transport=transport, timeout=60) as upstream:
+    async with httpx2.AsyncClient(transport=transport, timeout=60) as upstream:
         app = make_app(upstream, base_url or "http://provider/v1", log)
-        gateway = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw")
+        gateway = httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url="http://gw")
         async with gateway:
             payload = {"model": "gpt-4o", "n": 3, "messages": [{"role": "user", "content": "Hi"}]}
             answer = await gateway.post("/v1/chat/completions", json={**payload, "stream": True})

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 
 import streamagg
 from streamagg.testing import ReplayTransport
@@ -21,11 +21,11 @@ RECORDING = (
 
 
 def main(base_url: str | None) -> None:
-    client = httpx.Client(transport=None if base_url else ReplayTransport(RECORDING))
+    client = httpx2.Client(transport=None if base_url else ReplayTransport(RECORDING))
     question = {"role": "user", "content": "Weather in Edinburgh, and AAPL's price?"}
     payload = {"model": "gpt-4o", "messages": [question]}
     url = base_url or "http://mock/v1"
-    with client, streamagg.chat(client, url, payload, idle_timeout=60, total_timeout=600) as s:
+    with client, streamagg.create(client, url, payload, idle_timeout=60, total_timeout=600) as s:
         for delta in s:
             if isinstance(delta, streamagg.ToolCallArgumentsDelta):
                 # The arguments parsed so far: complete keys, the last string partial.

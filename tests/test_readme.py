@@ -28,10 +28,10 @@ def test_readme_python_examples_run(
 def test_readme_app_snippets_run_against_recordings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Every ```py block (the ones that call a live API) runs as written when httpx's real
+    """Every ```py block (the ones that call a live API) runs as written when httpx2's real
     transports answer with a bundled recording: the snippets are complete programs."""
     import anyio
-    import httpx
+    import httpx2
 
     from streamagg.testing import ReplayTransport, StreamCassette
 
@@ -40,14 +40,16 @@ def test_readme_app_snippets_run_against_recordings(
     plain = STREAMS / "openai-python__plain-content.sse"
     replay = ReplayTransport({"POST /v1/chat/completions": plain})
 
-    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        return replay.handle_request(request)
+    def handle(self: httpx2.HTTPTransport, request: httpx2.Request) -> httpx2.Response:
+        response: httpx2.Response = replay.handle_request(request)
+        return response
 
-    async def ahandle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-        return await replay.handle_async_request(request)
+    async def ahandle(self: httpx2.AsyncHTTPTransport, request: httpx2.Request) -> httpx2.Response:
+        response: httpx2.Response = await replay.handle_async_request(request)
+        return response
 
-    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", handle)
-    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", ahandle)
+    monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", handle)
+    monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", ahandle)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     blocks = re.findall(r"```py\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
@@ -57,12 +59,14 @@ def test_readme_app_snippets_run_against_recordings(
         exec(compile(block, "README.md", "exec"), scope)
         if "app" in scope:  # the gateway: one call through it
 
-            async def call(transport: httpx.ASGITransport) -> bytes:
-                async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
-                    answer = await c.post("/v1/chat/completions", json={"model": "m"})
+            async def call(transport: httpx2.ASGITransport) -> bytes:
+                async with httpx2.AsyncClient(transport=transport, base_url="http://gw") as c:
+                    answer = await c.post(
+                        "/v1/chat/completions", json={"model": "m", "stream": True}
+                    )
                     return answer.content
 
-            gateway = httpx.ASGITransport(app=scope["app"])  # type: ignore[arg-type]
+            gateway = httpx2.ASGITransport(app=scope["app"])  # type: ignore[arg-type]
             assert anyio.run(call, gateway) == plain.read_bytes()
         test = scope.get("test_weather_answer")
         if callable(test):  # the pytest example, with its recording in place
