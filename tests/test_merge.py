@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamagg._core.merge import copy_json, merge
+from streamagg._core.merge import copy_json, merge, nesting_exceeds
 
 TEXT_KEYS = frozenset({"text"})
 
@@ -68,3 +68,27 @@ def test_merge_agrees_with_the_simple_model(values: list[Any]) -> None:
         expected = model_merge(expected, value, "details")
     assert copy_json(mine) == expected
     assert values == before
+
+
+def model_depth(value: Any) -> int:
+    """How deeply objects and lists nest in ``value`` (a scalar: 0), recursively."""
+    if isinstance(value, dict):
+        return 1 + max(map(model_depth, value.values()), default=0)
+    if isinstance(value, (list, tuple)):
+        return 1 + max(map(model_depth, value), default=0)
+    return 0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000)
+@given(_json, st.integers(0, 6))
+def test_nesting_exceeds_agrees_with_the_depth(value: Any, limit: int) -> None:
+    """``nesting_exceeds`` (one pass for the usual one or two levels, then level by level) says
+    exactly whether the value nests deeper than the limit."""
+    assert nesting_exceeds(value, limit) is (model_depth(value) > limit)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._core.errors import InvalidChunk, OverLimit
-from .._core.fold import DONE, FoldBase, Phase, decode_json
+from .._core.fold import CLOSED, DONE, ERRORED, FoldBase, decode_json
 from .._core.limits import DEFAULT_LIMITS, Limits
 from .._core.merge import nesting_exceeds
 from .._core.sse import Item
@@ -73,7 +73,7 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
         strict: bool = True,
         shapes: bool = True,
     ) -> None:
-        super().__init__(limits=limits, strict=strict)
+        FoldBase.__init__(self, limits, strict)
         self._state = ResponseState(Rules(frozenset(text_keys), frozenset(padding_keys), limits))
         self._shapes: list[Shape] = []  # the repeated shapes learned (``shapes``)
         self._learn_gap = 1  # full parses between two attempts to learn a shape
@@ -86,9 +86,9 @@ class Aggregator(FoldBase[ChatCompletionResponse, Delta]):
         """True when the stream is whole: ``[DONE]`` arrived after at least one chunk, or every
         choice has a finish reason; False after an error."""
         phase = self._phase
-        if phase is Phase.ERRORED:
+        if phase is ERRORED:
             return False
-        if phase is Phase.CLOSED:
+        if phase is CLOSED:
             return self._chunks > 0
         state = self._state
         return bool(state.choices) and not state.unfinished()

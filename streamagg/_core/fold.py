@@ -74,7 +74,19 @@ from .merge import nesting_exceeds, short_repr
 from .report import FoldReport, Skipped
 from .sse import Item
 
-__all__ = ["DONE", "EventFold", "Fold", "FoldBase", "Phase", "decode_json"]
+__all__ = [
+    "CLOSED",
+    "DONE",
+    "ERRORED",
+    "FAILING",
+    "FINISHED",
+    "STREAMING",
+    "EventFold",
+    "Fold",
+    "FoldBase",
+    "Phase",
+    "decode_json",
+]
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -131,13 +143,20 @@ class Phase(enum.Enum):
     ERRORED = "errored"  # the stream carried an error: ``result()`` raises ``UpstreamError``
 
 
+# The phases as module names, which the folds compare with: reading ``Phase.STREAMING`` goes
+# through the enum class's machinery on Python 3.11 (eight times the cost of a module name),
+# and every stream reads a phase a dozen times.
+STREAMING, FAILING, FINISHED, CLOSED, ERRORED = Phase
+
+
 class FoldBase(Generic[R, D]):
     """The lifecycle, lenient mode, the report, the errors and the build step every fold shares
     (see the module's doc). A subclass defines ``_make`` (the object so far), ``_body`` (a
     decoded non-streaming body), ``_incomplete`` (why a stream is not complete) and how its
     events fold; ``complete`` when its rule is not "the terminal event arrived"."""
 
-    def __init__(self, *, limits: Limits = DEFAULT_LIMITS, strict: bool = True) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, strict: bool = True) -> None:
+        # (Positional: a fold is made per stream, and a short stream feels each call's cost.)
         self.limits = limits
         self.strict = strict
         #: How many keep-alives arrived as event data (``data: : keepalive``).
@@ -145,7 +164,7 @@ class FoldBase(Generic[R, D]):
         self._other_events = 0
         self._skipped: list[Skipped] = []
         self._chunks = 0  # events folded (a stream that ended without any is not complete)
-        self._phase = Phase.STREAMING
+        self._phase = STREAMING
         #: True once the stream has ended (its terminal event, ``[DONE]`` or an error): any
         #: more input is ignored. Read-only; a plain attribute, not a property, because every
         #: event reads it (``_enter`` keeps it in step with the phase).
@@ -170,7 +189,7 @@ class FoldBase(Generic[R, D]):
     @property
     def complete(self) -> bool:
         """True once the stream is whole: by default, once its terminal event arrived."""
-        return self._phase is Phase.FINISHED
+        return self._phase is FINISHED
 
     # -- the lifecycle -----------------------------------------------------------------------
 
@@ -187,32 +206,32 @@ class FoldBase(Generic[R, D]):
     def _enter(self, phase: Phase) -> None:
         """The one place the phase changes (the transitions: the module's table)."""
         self._phase = phase
-        self.done = phase is not Phase.STREAMING and phase is not Phase.FAILING
+        self.done = phase is not STREAMING and phase is not FAILING
 
     def feed_done(self) -> None:
         """Mark the end of the input, as ``data: [DONE]`` does: read no more."""
-        if self._phase is Phase.STREAMING:
-            self._enter(Phase.CLOSED)
-        elif self._phase is Phase.FAILING:
-            self._enter(Phase.ERRORED)
+        if self._phase is STREAMING:
+            self._enter(CLOSED)
+        elif self._phase is FAILING:
+            self._enter(ERRORED)
 
     def _terminate(self) -> None:
         """The dialect's terminal event arrived (after an error: the stream failed)."""
-        if self._phase is Phase.STREAMING:
-            self._enter(Phase.FINISHED)
-        elif self._phase is Phase.FAILING:
-            self._enter(Phase.ERRORED)
+        if self._phase is STREAMING:
+            self._enter(FINISHED)
+        elif self._phase is FAILING:
+            self._enter(ERRORED)
 
     def _note_error(self, error: Any) -> None:
         """An error arrived that announces a terminal event to come: read on to it."""
-        if self._phase is Phase.STREAMING:
+        if self._phase is STREAMING:
             self._error = error
-            self._enter(Phase.FAILING)
+            self._enter(FAILING)
 
     def _raise_error(self, error: Any) -> None:
         """An error the server sent ends the stream here."""
         self._error = error
-        self._enter(Phase.ERRORED)
+        self._enter(ERRORED)
         raise self._upstream(error)
 
     # -- input -------------------------------------------------------------------------------
@@ -266,7 +285,7 @@ class FoldBase(Generic[R, D]):
         """The final object. Raises ``UpstreamError`` if the stream carried an error, and
         (unless lenient) ``IncompleteStreamError`` when it is not complete; each carries
         ``.partial``."""
-        if self._phase is Phase.ERRORED or self._phase is Phase.FAILING:
+        if self._phase is ERRORED or self._phase is FAILING:
             raise self._upstream(self._error)
         if not self.complete and self.strict:
             raise IncompleteStreamError(
@@ -378,7 +397,7 @@ class EventFold(FoldBase[R, D]):
     named = False
 
     def __init__(self, *, limits: Limits = DEFAULT_LIMITS, strict: bool = True) -> None:
-        super().__init__(limits=limits, strict=strict)
+        FoldBase.__init__(self, limits, strict)
         # Read on every event: an instance attribute is the cheapest lookup (Python 3.11 does
         # not specialise reading a class attribute through an instance).
         self._named = self.named
@@ -493,7 +512,7 @@ class EventFold(FoldBase[R, D]):
             self._bad_input(f"{kind}: {exc}" if kind.__class__ is str else str(exc), event)
         except OverLimit as exc:
             raise self._over_limit(exc) from None
-        if self.done and self._phase is Phase.ERRORED:
+        if self.done and self._phase is ERRORED:
             raise self._upstream(self._error)
 
     def _error_event(self, event: dict[str, Any]) -> None:

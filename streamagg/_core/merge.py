@@ -18,7 +18,7 @@ entry by entry; other lists extend.
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -40,6 +40,21 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
     """Whether objects and lists nest deeper than ``limit`` in ``value``. Iterative, one level
     at a time: data nested thousands of levels deep is measured without recursion, and each
     container is looked at once."""
+    cls = value.__class__
+    if cls is dict or cls is list:
+        # The usual value, a container of scalars or of containers of scalars (logprob tokens
+        # and their top alternatives, a tool's arguments): one pass, no level lists.
+        depth = 1
+        for child in value.values() if cls is dict else value:
+            kind = child.__class__
+            if kind in _ATOMS:
+                continue
+            if (kind is dict and _scalars(child.values())) or (kind is list and _scalars(child)):
+                depth = 2
+                continue
+            break
+        else:
+            return depth > limit
     level = [value]
     depth = 0
     while level:
@@ -60,6 +75,14 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
             deeper.extend([child for child in children if child.__class__ not in _ATOMS])
         level = deeper
     return False
+
+
+def _scalars(values: Iterable[Any]) -> bool:
+    # A plain loop: all() over a generator costs twice as much on a few values.
+    for value in values:  # noqa: SIM110
+        if value.__class__ not in _ATOMS:
+            return False
+    return True
 
 
 def short_repr(value: Any) -> str:

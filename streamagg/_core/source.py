@@ -89,6 +89,12 @@ def recorded_answers(pieces: Iterable[bytes], fold: Fold[R], limits: Limits) -> 
     answer that is not a 2xx stream raises its ``HTTPStatusError`` (status and message from
     the recorded body, of which ``max_error_body`` bytes are read; ``partial`` is the fold's
     empty object)."""
+    if (
+        pieces.__class__ is tuple  # bytes in hand (``iter_source``), nearly always a stream
+        and len(pieces) == 1
+        and not pieces[0].startswith(RECORDED_STATUS)
+    ):
+        return pieces
     pieces = iter(pieces)
     head = b""
     for piece in pieces:

@@ -137,7 +137,8 @@ class SSEDecoder:
     def feed_data(self, data: bytes) -> list[Item]:
         """Like ``feed_raw``, but the data of an unnamed event may come as the string alone
         (see ``Item``): what folds read, the hot path of every stream."""
-        self._raise_failure()
+        if self.failure is not None:  # (inline: a call per read is felt by short streams)
+            raise self.failure
         return self._parse(self._text(self._decoder.decode(data)))
 
     def close(self) -> list[ServerSentEvent]:
@@ -243,7 +244,8 @@ class SSEDecoder:
                     break
             else:
                 out += datas
-                self._read_lines(text[last + 2 :], out)
+                if last + 2 < len(text):  # nearly always, the text ends at the blank line
+                    self._read_lines(text[last + 2 :], out)
                 return
         # Block by block (a block: the lines before a blank line): one "data: " line, or an
         # "event: " line and one "data: " line (the named-event dialects), is dispatched as it

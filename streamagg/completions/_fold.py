@@ -23,7 +23,7 @@ from typing import Any
 from .._core.convert import converter
 from .._core.errors import InvalidChunk
 from .._core.fields import keyed_entry
-from .._core.fold import EventFold, Phase
+from .._core.fold import CLOSED, ERRORED, EventFold
 from .._core.pieces import Pieces
 from ._events import CompletionDelta, CompletionFinish, CompletionText
 from ._models import Completion
@@ -76,9 +76,9 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
     @property
     def complete(self) -> bool:
         """True when ``[DONE]`` came after a chunk, or every choice has a finish reason."""
-        if self._phase is Phase.ERRORED or self._chunks == 0:
+        if self._phase is ERRORED or self._chunks == 0:
             return False
-        if self._phase is Phase.CLOSED:
+        if self._phase is CLOSED:
             return True
         choices = self._choices.values()
         return bool(choices) and all(c.data.get("finish_reason") for c in choices)

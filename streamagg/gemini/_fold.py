@@ -33,7 +33,7 @@ from typing import Any
 from .._core.convert import converter
 from .._core.errors import InvalidChunk, OverLimit
 from .._core.fields import Streamed, check_count, keyed_entry, text_of
-from .._core.fold import EventFold, Phase
+from .._core.fold import ERRORED, EventFold
 from .._core.pieces import Pieces
 from ._events import FinishDelta, GeminiDelta, PartStart, TextDelta, ThoughtDelta
 from ._models import GenerateContentResponse
@@ -196,7 +196,7 @@ class GeminiAggregator(EventFold[GenerateContentResponse, GeminiDelta]):
     @property
     def complete(self) -> bool:
         """True when every candidate has a finish reason, or the prompt was blocked."""
-        if self._phase is Phase.ERRORED:
+        if self._phase is ERRORED:
             return False
         feedback = self._top.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
