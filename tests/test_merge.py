@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamagg._core.merge import copy_json, merge, nesting_exceeds
+from streamagg._core.merge import copy_json, merge, nesting_exceeds, two_deep
 
 TEXT_KEYS = frozenset({"text"})
 
@@ -89,6 +89,12 @@ _json = st.recursive(
 @settings(max_examples=1000)
 @given(_json, st.integers(0, 6))
 def test_nesting_exceeds_agrees_with_the_depth(value: Any, limit: int) -> None:
-    """``nesting_exceeds`` (one pass for the usual one or two levels, then level by level) says
-    exactly whether the value nests deeper than the limit."""
+    """``nesting_exceeds`` says exactly whether the value nests deeper than the limit."""
     assert nesting_exceeds(value, limit) is (model_depth(value) > limit)
+
+
+@settings(max_examples=1000)
+@given(st.lists(_json, max_size=4))
+def test_two_deep_agrees_with_the_depth(items: list[Any]) -> None:
+    """``two_deep`` (the one-pass check of logprob arrays) is a list's depth being at most 2."""
+    assert two_deep(items) is (model_depth(items) <= 2)

@@ -371,3 +371,26 @@ def test_a_bom_after_blank_lines_is_no_bom_at_every_split(data: bytes) -> None:
     whole = outcome([data])
     for at in range(len(data) + 1):
         assert outcome([data[:at], data[at:]]) == whole, at
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_an_input_that_ends_before_its_last_read_folds_the_same_at_every_split(
+    strict: bool,
+) -> None:
+    """Lines that are no JSON, then ``[DONE]``, then binary bytes (found by
+    tests/fuzz/fuzz_dialect.py on Ollama): whether the input looked like a stream was judged
+    on bytes read after its end when they came in the same read, and said "binary data" or
+    "plain text" by where the input was cut. A stream that ended is an event stream: the same
+    outcome at every split, and what follows its end is not read."""
+    data = b'+:\n:,e}\n[DONE]\n:2.:"}\n\xef\xbb\xbf:t":,"\xf4\n:1\n:t":e,e}\n'
+
+    def outcome(pieces: list[bytes]) -> Any:
+        try:
+            return streamagg.to_dict(streamagg.ollama.replay(pieces, strict=strict))
+        except streamagg.StreamError as exc:
+            return type(exc), streamagg.to_dict(exc.partial)
+
+    whole = outcome([data])
+    assert not (isinstance(whole, tuple) and whole[0] is streamagg.ContentTypeError)
+    for at in range(len(data) + 1):
+        assert outcome([data[:at], data[at:]]) == whole, at

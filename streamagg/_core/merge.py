@@ -18,10 +18,11 @@ entry by entry; other lists extend.
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "TWO_DEEP",
     "IndexedList",
     "TextPieces",
     "copy_json",
@@ -29,6 +30,7 @@ __all__ = [
     "merge_into",
     "nesting_exceeds",
     "short_repr",
+    "two_deep",
 ]
 
 _REPR = reprlib.Repr()
@@ -40,21 +42,6 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
     """Whether objects and lists nest deeper than ``limit`` in ``value``. Iterative, one level
     at a time: data nested thousands of levels deep is measured without recursion, and each
     container is looked at once."""
-    cls = value.__class__
-    if cls is dict or cls is list:
-        # The usual value, a container of scalars or of containers of scalars (logprob tokens
-        # and their top alternatives, a tool's arguments): one pass, no level lists.
-        depth = 1
-        for child in value.values() if cls is dict else value:
-            kind = child.__class__
-            if kind in _ATOMS:
-                continue
-            if (kind is dict and _scalars(child.values())) or (kind is list and _scalars(child)):
-                depth = 2
-                continue
-            break
-        else:
-            return depth > limit
     level = [value]
     depth = 0
     while level:
@@ -77,11 +64,27 @@ def nesting_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def _scalars(values: Iterable[Any]) -> bool:
-    # A plain loop: all() over a generator costs twice as much on a few values.
-    for value in values:  # noqa: SIM110
-        if value.__class__ not in _ATOMS:
+#: How deep ``two_deep`` lets a list nest.
+TWO_DEEP = 2
+
+
+def two_deep(items: list[Any]) -> bool:
+    """Whether a list holds only scalars and objects or lists of scalars (it nests two deep at
+    the most): the shape of logprob arrays, told in one pass where ``nesting_exceeds`` would
+    build its level lists."""
+    for item in items:
+        kind = item.__class__
+        if kind in _ATOMS:
+            continue
+        if kind is dict:
+            values = item.values()
+        elif kind is list:
+            values = item
+        else:
             return False
+        for value in values:
+            if value.__class__ not in _ATOMS:
+                return False
     return True
 
 

@@ -243,7 +243,9 @@ class StreamReader(Generic[R]):
                 # trailing newlines); a connection cut mid-event leaves JSON that does not parse.
                 if _is_whole(event[1]) and fold.receive(event[0], event[1], None):
                     break
-        if fold.chunks == 0:
+        if fold.chunks == 0 and not fold.done:
+            # (A stream that ended, at ``[DONE]`` or its terminal event, is an event stream,
+            # whatever came before; and what came after its end is not read.)
             self._check_start()
         return fold.result()
 

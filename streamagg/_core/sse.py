@@ -158,9 +158,14 @@ class SSEDecoder:
         it would have been dispatched had its blank line arrived (none if its data is empty).
         Raises the decoder's ``failure``, if any."""
         self._raise_failure()
+        tail = self._decoder.decode(b"", True)  # a character the end cut, as U+FFFD
+        if not (tail or self._pending or self._data):
+            # Nearly always: the input ended at an event's blank line (streams without a
+            # terminal event, such as Gemini's, end here every time).
+            self.close()
+            return []
         last_id, retry = self._last_id, self._retry
-        text = self._text(self._decoder.decode(b"", True) + "\n\n")
-        events = self._widen(self._parse(text), last_id, retry)
+        events = self._widen(self._parse(self._text(tail + "\n\n")), last_id, retry)
         self.close()
         return events
 

@@ -24,6 +24,7 @@ from .._core.convert import converter
 from .._core.errors import InvalidChunk
 from .._core.fields import keyed_entry
 from .._core.fold import CLOSED, ERRORED, EventFold
+from .._core.merge import TWO_DEEP, two_deep
 from .._core.pieces import Pieces
 from ._events import CompletionDelta, CompletionFinish, CompletionText
 from ._models import Completion
@@ -147,8 +148,11 @@ class CompletionsAggregator(EventFold[Completion, CompletionDelta]):
                 if items.__class__ is not list:
                     raise InvalidChunk(f"choices[].logprobs.{key}", "a list", items)
                 # Logprob tokens are not items (``max_items``): they are bounded by the stream's
-                # size, as chat's are; each is checked for nesting.
-                kept.setdefault(key, []).extend(self._kept(items, key))
+                # size, as chat's are; each is checked for nesting (at once when, as always in
+                # practice, an array nests two deep at the most).
+                if not (two_deep(items) and self.limits.max_depth >= TWO_DEEP):
+                    self._kept(items, key)
+                kept.setdefault(key, []).extend(items)
             elif items is not None:
                 kept[key] = self._kept(items, key)
         choice.logprobs = kept
